@@ -1,0 +1,14 @@
+//! Shared types of lore: what flows between ingest, index, retrieval and the front ends.
+//!
+//! No I/O happens here. Every other crate depends on this one, and this one on none of them.
+#![warn(missing_docs)]
+
+pub mod filter;
+pub mod hit;
+pub mod metadata;
+pub mod paths;
+
+pub use filter::{Filter, FilterError, FilterField, FilterSet};
+pub use hit::{Hit, SearchMode};
+pub use metadata::Metadata;
+pub use paths::{default_data_dir, default_models_dir, resolve_models_dir, ModelsDirSource};

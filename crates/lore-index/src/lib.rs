@@ -1,0 +1,23 @@
+//! The store: an SQLite catalog (source of truth) plus derived indexes per collection, a
+//! tantivy BM25 index and a usearch HNSW vector index, with hybrid fusion on top.
+//!
+//! Durability (DESIGN.md §3): a document write is one catalog transaction (WAL,
+//! `synchronous=FULL`), so it is atomic and survives `kill -9` once acknowledged. Each write
+//! appends a row to the catalog's change log. The indexes are updated after the catalog and
+//! persisted in batches, each recording the last change sequence number it holds (tantivy
+//! in its commit payload, usearch in its file name). On open, an index that is behind is
+//! replayed forward from the change log, and one that is missing or unreadable is rebuilt
+//! from the catalog.
+#![warn(missing_docs)]
+
+pub mod ann;
+pub mod bm25;
+pub mod catalog;
+pub mod error;
+pub mod fusion;
+pub mod store;
+
+pub use catalog::{ChunkRecord, CollectionInfo, DocumentInfo, NewChunk, NewDocument, WriteOutcome};
+pub use error::{IndexError, Result};
+pub use fusion::reciprocal_rank_fusion;
+pub use store::{DenseStrategy, SearchParams, Store, StoreOptions};

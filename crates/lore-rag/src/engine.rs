@@ -1,0 +1,96 @@
+//! Engine construction and errors.
+
+use std::sync::Arc;
+
+use lore_core::resolve_models_dir;
+use lore_embed::{Embedder, ModelFiles, OnnxEmbedder, OnnxOptions};
+use lore_index::Store;
+use lore_ingest::Chunker;
+
+use crate::EngineConfig;
+
+/// Errors of engine operations (file-level ingest failures are reported per file instead).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Bad input from the user (unknown mode, empty query, ...).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Store failure.
+    #[error(transparent)]
+    Index(#[from] lore_index::IndexError),
+    /// Embedding failure (including missing models).
+    #[error(transparent)]
+    Embed(#[from] lore_embed::EmbedError),
+    /// Chunker set-up failure.
+    #[error(transparent)]
+    Ingest(#[from] lore_ingest::IngestError),
+}
+
+/// The engine: store, embedding model and chunker.
+pub struct Engine {
+    pub(crate) store: Store,
+    pub(crate) embedder: Arc<OnnxEmbedder>,
+    pub(crate) chunker: Chunker,
+    pub(crate) config: EngineConfig,
+}
+
+impl Engine {
+    /// Opens the data dir and loads the embedding model.
+    ///
+    /// # Errors
+    /// [`EngineError::Embed`] when the models are missing (the message names the set-up
+    /// command) or fail to load; [`EngineError::Index`] when the data dir cannot be opened.
+    pub fn open(config: EngineConfig) -> Result<Self, EngineError> {
+        let (models_dir, how) = resolve_models_dir(config.models_dir.as_deref());
+        let files = ModelFiles::locate(&models_dir, how, config.precision)?;
+        let embedder = OnnxEmbedder::load(
+            files,
+            OnnxOptions {
+                threads: config.embed_threads,
+                batch_size: config.embed_batch,
+            },
+        )?;
+        let chunker = Chunker::new(
+            embedder.tokenizer(),
+            lore_ingest::ChunkerConfig {
+                max_seq_tokens: embedder.max_tokens(),
+                ..config.chunker
+            },
+        )?;
+        let store = Store::open(&config.data_dir, config.store)?;
+        Ok(Engine {
+            store,
+            embedder: Arc::new(embedder),
+            chunker,
+            config,
+        })
+    }
+
+    /// The store (collections, documents, consistency checks).
+    pub fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// The embedding model.
+    pub fn embedder(&self) -> &OnnxEmbedder {
+        &self.embedder
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Deletes the document with `source` from a collection (catalog and both indexes).
+    /// Returns whether it existed.
+    ///
+    /// # Errors
+    /// [`EngineError::Index`] (unknown collection, store failure).
+    pub fn delete(&mut self, collection: &str, source: &str) -> Result<bool, EngineError> {
+        let info = self.store.collection(collection)?;
+        let source = lore_ingest::normalize_source(std::path::Path::new(source));
+        let deleted = self.store.delete_document(&info, &source)?.is_some();
+        self.store.flush()?;
+        Ok(deleted)
+    }
+}

@@ -1,0 +1,164 @@
+//! Retrieval: BM25 ∥ dense → RRF → hits.
+
+use std::time::Instant;
+
+use lore_core::{Filter, FilterSet, Hit, SearchMode};
+use lore_embed::Embedder;
+use lore_index::{reciprocal_rank_fusion, DenseStrategy, SearchParams};
+use serde::Serialize;
+
+use crate::{Engine, EngineError};
+
+/// Most results a search may ask for.
+pub const MAX_TOP_K: usize = 1000;
+
+/// A search.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    /// Query text.
+    pub query: String,
+    /// Collection to search.
+    pub collection: String,
+    /// Results wanted (1..=1000; default 10).
+    pub top_k: usize,
+    /// Legs to run.
+    pub mode: SearchMode,
+    /// Metadata filters (applied inside both legs).
+    pub filters: Vec<Filter>,
+    /// Candidates each leg contributes to fusion (default 100; raised to `top_k` if lower).
+    pub candidates: usize,
+}
+
+impl SearchRequest {
+    /// A hybrid top-10 search with default candidates.
+    pub fn new(collection: impl Into<String>, query: impl Into<String>) -> Self {
+        SearchRequest {
+            query: query.into(),
+            collection: collection.into(),
+            top_k: 10,
+            mode: SearchMode::Hybrid,
+            filters: Vec::new(),
+            candidates: 100,
+        }
+    }
+}
+
+/// Stage timings of one search, in milliseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Query embedding.
+    pub embed: f64,
+    /// BM25 leg.
+    pub bm25: f64,
+    /// Dense leg (ANN or exact scan).
+    pub dense: f64,
+    /// Fusion.
+    pub fuse: f64,
+    /// Loading hit text and metadata from the catalog.
+    pub hydrate: f64,
+    /// Whole search.
+    pub total: f64,
+}
+
+impl Timings {
+    /// Retrieval time excluding the query embedding (ms).
+    pub fn retrieval(&self) -> f64 {
+        self.total - self.embed
+    }
+}
+
+/// Search results.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResponse {
+    /// Hits, best first.
+    pub hits: Vec<Hit>,
+    /// Stage timings.
+    pub timings_ms: Timings,
+    /// How the dense leg ran (absent for BM25 mode).
+    #[serde(skip)]
+    pub dense_strategy: Option<DenseStrategy>,
+}
+
+impl Engine {
+    /// Runs a search.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidRequest`] for an empty query or `top_k` out of range;
+    /// [`EngineError::Index`] for an unknown collection.
+    pub fn search(&mut self, req: &SearchRequest) -> Result<SearchResponse, EngineError> {
+        let start = Instant::now();
+        if req.query.trim().is_empty() {
+            return Err(EngineError::InvalidRequest("query is empty".into()));
+        }
+        if req.top_k == 0 || req.top_k > MAX_TOP_K {
+            return Err(EngineError::InvalidRequest(format!(
+                "top_k must be between 1 and {MAX_TOP_K}, got {}",
+                req.top_k
+            )));
+        }
+        let info = self.store.collection(&req.collection)?;
+        let filters = FilterSet::new(&req.filters);
+        let mut t = Timings::default();
+        let leg_k = match req.mode {
+            SearchMode::Hybrid => req.candidates.max(req.top_k),
+            _ => req.top_k,
+        };
+        let params = SearchParams { filters, k: leg_k };
+
+        let bm25 = if req.mode != SearchMode::Dense {
+            let s = Instant::now();
+            let r = self.store.search_bm25(&info, &req.query, &params)?;
+            t.bm25 = ms(s);
+            r
+        } else {
+            Vec::new()
+        };
+        let mut dense_strategy = None;
+        let dense = if req.mode != SearchMode::Bm25 {
+            let s = Instant::now();
+            let v = self.embed_query(&req.query)?;
+            t.embed = ms(s);
+            let s = Instant::now();
+            let (r, strategy) = self.store.search_dense(&info, &v, &params)?;
+            t.dense = ms(s);
+            dense_strategy = Some(strategy);
+            r
+        } else {
+            Vec::new()
+        };
+        let s = Instant::now();
+        let mut scored = match req.mode {
+            SearchMode::Bm25 => bm25,
+            SearchMode::Dense => dense,
+            SearchMode::Hybrid => {
+                let a: Vec<i64> = bm25.iter().map(|x| x.0).collect();
+                let b: Vec<i64> = dense.iter().map(|x| x.0).collect();
+                reciprocal_rank_fusion(&[&a, &b], lore_index::fusion::RRF_K)
+            }
+        };
+        scored.truncate(req.top_k);
+        t.fuse = ms(s);
+        let s = Instant::now();
+        let hits = self.store.hits(&scored)?;
+        t.hydrate = ms(s);
+        t.total = ms(start);
+        Ok(SearchResponse {
+            hits,
+            timings_ms: t,
+            dense_strategy,
+        })
+    }
+
+    /// Embeds a query (384-d, unit length).
+    ///
+    /// # Errors
+    /// [`EngineError::Embed`], including a query over the model's token limit.
+    pub fn embed_query(&self, query: &str) -> Result<Vec<f32>, EngineError> {
+        let mut v = self.embedder.embed(&[query])?;
+        Ok(v.pop().unwrap_or_default())
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1e3
+}

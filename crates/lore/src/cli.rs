@@ -1,0 +1,170 @@
+//! Flags, defined once: each flag's help text, environment variable and default live here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use lore_core::{Filter, SearchMode};
+use lore_embed::Precision;
+
+/// lore: ingest documents, search them with hybrid retrieval (BM25 + dense vectors).
+#[derive(Debug, Parser)]
+#[command(name = "lore", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Data dir holding the catalog and indexes [default: ~/.local/share/lore].
+    #[arg(long, global = true, env = "LORE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Models dir [default: $LORE_MODELS_DIR, else ~/.cache/lore/models]; install with scripts/setup-models.sh.
+    #[arg(long, global = true)]
+    pub models_dir: Option<PathBuf>,
+    /// Embedding model precision: int8 (default, faster) or f32 (reference).
+    #[arg(
+        long,
+        global = true,
+        env = "LORE_EMBED_PRECISION",
+        default_value = "int8"
+    )]
+    pub precision: Precision,
+    /// Threads for embedding inference [default: all cores].
+    #[arg(long, global = true, env = "LORE_THREADS")]
+    pub threads: Option<usize>,
+    /// Chunk size in tokens of the embedding model's tokenizer.
+    #[arg(long, global = true, env = "LORE_CHUNK_TOKENS", default_value_t = 256)]
+    pub chunk_tokens: usize,
+    /// Tokens shared by consecutive chunks.
+    #[arg(long, global = true, env = "LORE_CHUNK_OVERLAP", default_value_t = 32)]
+    pub chunk_overlap: usize,
+    /// Chunks embedded together during ingest (across documents).
+    #[arg(long, global = true, env = "LORE_INGEST_BATCH", default_value_t = 256)]
+    pub ingest_batch: usize,
+    /// Log progress details (or set LORE_LOG=info|debug).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest files and folders (PDF, DOCX, HTML, Markdown, text; detected by content).
+    Ingest(IngestArgs),
+    /// Search a collection.
+    Search(SearchArgs),
+    /// Delete documents (by source path as ingested) from a collection.
+    Delete(DeleteArgs),
+    /// List collections with document and chunk counts.
+    Collections(JsonFlag),
+    /// List the documents of a collection.
+    Documents(CollectionJson),
+    /// Check that the catalog and both indexes of a collection agree.
+    Verify(CollectionJson),
+    /// Evaluate retrieval quality.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectionJson {
+    /// Collection name.
+    #[arg(long, short)]
+    pub collection: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files or folders (walked recursively).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Collection to ingest into (created if absent).
+    #[arg(long, short)]
+    pub collection: String,
+    /// Domain metadata, e.g. hr, engineering.
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Department metadata.
+    #[arg(long)]
+    pub department: Option<String>,
+    /// Document type metadata, e.g. manual, policy.
+    #[arg(long)]
+    pub doc_type: Option<String>,
+    /// Tag (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Print the per-file report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The query.
+    pub query: String,
+    /// Collection to search.
+    #[arg(long, short)]
+    pub collection: String,
+    /// Number of results.
+    #[arg(long, short = 'k', default_value_t = 10)]
+    pub top_k: usize,
+    /// bm25, dense or hybrid (RRF of both).
+    #[arg(long, short, default_value = "hybrid")]
+    pub mode: SearchMode,
+    /// Metadata filter key=value (keys: domain, department, doc_type, tag, source); repeatable.
+    #[arg(long = "filter", short = 'f')]
+    pub filters: Vec<Filter>,
+    /// Candidates per leg fused in hybrid mode.
+    #[arg(long, default_value_t = 100)]
+    pub candidates: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Source paths as ingested.
+    #[arg(required = true)]
+    pub sources: Vec<String>,
+    /// Collection.
+    #[arg(long, short)]
+    pub collection: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Evaluate on a BEIR-format folder (corpus.jsonl, queries.jsonl, qrels/test.tsv).
+    Beir(BeirArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BeirArgs {
+    /// The folder.
+    pub dir: PathBuf,
+    /// bm25, dense, hybrid or all.
+    #[arg(long, short, default_value = "all")]
+    pub mode: String,
+    /// Collection to ingest into / reuse [default: beir-<folder name>].
+    #[arg(long, short)]
+    pub collection: Option<String>,
+    /// Chunks fetched per leg.
+    #[arg(long, default_value_t = 300)]
+    pub candidates: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,297 @@
+//! One function per command; each builds the engine from the global flags and prints.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use lore_core::{default_data_dir, Metadata, SearchMode};
+use lore_eval::{evaluate, BeirDataset, EvalOptions};
+use lore_index::Store;
+use lore_rag::{Engine, EngineConfig, FileStatus, SearchRequest};
+
+use crate::cli::{BeirArgs, Cli, Command, DeleteArgs, EvalCommand, Global, IngestArgs, SearchArgs};
+use crate::progress::Progress;
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Ingest(a) => ingest(g, a),
+        Command::Search(a) => search(g, a),
+        Command::Delete(a) => delete(g, a),
+        Command::Collections(a) => collections(g, a.json),
+        Command::Documents(a) => documents(g, &a.collection, a.json),
+        Command::Verify(a) => verify(g, &a.collection, a.json),
+        Command::Eval(EvalCommand::Beir(a)) => eval_beir(g, a),
+    }
+}
+
+fn data_dir(g: &Global) -> std::path::PathBuf {
+    g.data_dir.clone().unwrap_or_else(default_data_dir)
+}
+
+fn engine(g: &Global) -> Result<Engine> {
+    let mut config = EngineConfig::new(data_dir(g));
+    config.models_dir = g.models_dir.clone();
+    config.precision = g.precision;
+    if let Some(t) = g.threads {
+        config.embed_threads = t.max(1);
+    }
+    config.chunker.chunk_tokens = g.chunk_tokens;
+    config.chunker.overlap_tokens = g.chunk_overlap;
+    config.ingest_batch_chunks = g.ingest_batch.max(1);
+    Ok(Engine::open(config)?)
+}
+
+/// The store alone, for commands that need no model.
+fn store(g: &Global) -> Result<Store> {
+    Ok(Store::open(&data_dir(g), Default::default())?)
+}
+
+fn ingest(g: &Global, a: IngestArgs) -> Result<ExitCode> {
+    let mut engine = engine(g)?;
+    let metadata = Metadata {
+        domain: a.domain,
+        department: a.department,
+        doc_type: a.doc_type,
+        tags: a.tags,
+    };
+    let mut progress = Progress::new();
+    let report = engine.ingest_paths(&a.collection, &a.paths, &metadata, &mut |e| {
+        progress.event(e)
+    })?;
+    progress.finish();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let count =
+            |f: fn(&FileStatus) -> bool| report.files.iter().filter(|r| f(&r.status)).count();
+        let secs = report.total_ms / 1e3;
+        println!(
+            "{}: {} added, {} updated, {} unchanged, {} failed; {} chunks in {:.1} s ({:.1} chunks/s)",
+            a.collection,
+            count(|s| matches!(s, FileStatus::Added { .. })),
+            count(|s| matches!(s, FileStatus::Updated { .. })),
+            count(|s| matches!(s, FileStatus::Unchanged)),
+            report.failed(),
+            report.chunks,
+            secs,
+            report.chunks as f64 / secs.max(1e-3),
+        );
+        for f in &report.files {
+            if let FileStatus::Failed { reason } = &f.status {
+                eprintln!("failed: {}: {reason}", f.source);
+            }
+        }
+    }
+    Ok(if report.failed() > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn search(g: &Global, a: SearchArgs) -> Result<ExitCode> {
+    let mut engine = engine(g)?;
+    let req = SearchRequest {
+        query: a.query,
+        collection: a.collection,
+        top_k: a.top_k,
+        mode: a.mode,
+        filters: a.filters,
+        candidates: a.candidates,
+    };
+    let resp = engine.search(&req)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&resp)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if resp.hits.is_empty() {
+        println!("no results");
+    }
+    for (i, h) in resp.hits.iter().enumerate() {
+        let mut place = h.source.clone();
+        if let Some(p) = h.page {
+            place.push_str(&format!(" p.{p}"));
+        }
+        if let Some(hd) = &h.heading {
+            place.push_str(&format!(" § {hd}"));
+        }
+        let snippet: String = h
+            .text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(240)
+            .collect();
+        println!("{:>2}. [{:.4}] {place}\n    {snippet}", i + 1, h.score);
+    }
+    let t = &resp.timings_ms;
+    eprintln!(
+        "{} hits in {:.1} ms (embed {:.1}, bm25 {:.1}, dense {:.1}, fuse {:.2})",
+        resp.hits.len(),
+        t.total,
+        t.embed,
+        t.bm25,
+        t.dense,
+        t.fuse
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn delete(g: &Global, a: DeleteArgs) -> Result<ExitCode> {
+    let mut engine = engine(g)?;
+    let mut missing = 0;
+    for s in &a.sources {
+        if engine.delete(&a.collection, s)? {
+            println!("deleted {s}");
+        } else {
+            eprintln!("not found: {s} in {}", a.collection);
+            missing += 1;
+        }
+    }
+    Ok(if missing > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn collections(g: &Global, json: bool) -> Result<ExitCode> {
+    let store = store(g)?;
+    let mut rows = Vec::new();
+    for c in store.collections()? {
+        let (docs, chunks) = store.catalog().counts(c.id)?;
+        rows.push(serde_json::json!({
+            "name": c.name, "documents": docs, "chunks": chunks, "model": c.model_id, "version": c.version
+        }));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        for r in &rows {
+            println!(
+                "{}\t{} documents\t{} chunks\t{}",
+                r["name"].as_str().unwrap_or(""),
+                r["documents"],
+                r["chunks"],
+                r["model"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn documents(g: &Global, collection: &str, json: bool) -> Result<ExitCode> {
+    let store = store(g)?;
+    let info = store.collection(collection)?;
+    let docs = store.documents(&info)?;
+    if json {
+        let rows: Vec<_> = docs
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "document_id": d.id, "source": d.source, "title": d.title, "format": d.format,
+                    "content_hash": d.content_hash, "bytes": d.bytes, "version": d.version,
+                    "chunks": d.chunks, "metadata": d.metadata,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        for d in docs {
+            println!(
+                "{}\t{}\t{} chunks\tv{}\t{}",
+                d.source, d.format, d.chunks, d.version, d.title
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(g: &Global, collection: &str, json: bool) -> Result<ExitCode> {
+    let mut store = store(g)?;
+    let info = store.collection(collection)?;
+    let integrity = store.catalog().integrity_check()?;
+    let (chunks, bm25, vectors) = store.index_counts(&info)?;
+    let ok = integrity == "ok" && chunks == bm25 && chunks == vectors;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"ok": ok, "catalog_integrity": integrity, "chunks": chunks, "bm25_docs": bm25, "vectors": vectors})
+        );
+    } else {
+        println!("catalog integrity: {integrity}; chunks {chunks}, BM25 docs {bm25}, vectors {vectors}: {}", if ok { "consistent" } else { "INCONSISTENT" });
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn eval_beir(g: &Global, a: BeirArgs) -> Result<ExitCode> {
+    let modes = match a.mode.as_str() {
+        "all" => vec![SearchMode::Bm25, SearchMode::Dense, SearchMode::Hybrid],
+        m => vec![m.parse::<SearchMode>().map_err(anyhow::Error::msg)?],
+    };
+    let data = BeirDataset::load(&a.dir)
+        .with_context(|| format!("loading BEIR data from {}", a.dir.display()))?;
+    if data.queries.is_empty() {
+        bail!(
+            "{}: no query has relevance judgements in qrels/test.tsv",
+            a.dir.display()
+        );
+    }
+    let collection = a
+        .collection
+        .unwrap_or_else(|| format!("beir-{}", data.name));
+    let mut engine = engine(g)?;
+    let mut progress = Progress::new();
+    let opts = EvalOptions {
+        collection,
+        modes,
+        candidates: a.candidates.max(100),
+    };
+    let reports = evaluate(&mut engine, &data, &opts, &mut |e| progress.event(e))?;
+    progress.finish();
+    if a.json {
+        if reports.len() == 1 {
+            println!("{}", serde_json::to_string(&reports[0])?);
+        } else {
+            println!("{}", serde_json::to_string(&reports)?);
+        }
+    } else {
+        println!(
+            "{} ({} documents, {} queries)",
+            data.name,
+            data.corpus.len(),
+            data.queries.len()
+        );
+        if let Some(r) = reports.first() {
+            if r.ingested_chunks > 0 {
+                println!(
+                    "ingest: {} chunks in {:.1} s; embedding {:.1} passages/s",
+                    r.ingested_chunks,
+                    r.ingest_ms / 1e3,
+                    r.embed_passages_per_s
+                );
+            }
+        }
+        println!(
+            "{:<8} {:>8} {:>10} {:>8} {:>14} {:>14}",
+            "mode", "nDCG@10", "Recall@100", "MRR@10", "p50 ms (ret)", "p95 ms (ret)"
+        );
+        for r in &reports {
+            println!(
+                "{:<8} {:>8.4} {:>10.4} {:>8.4} {:>14.2} {:>14.2}",
+                r.mode.as_str(),
+                r.ndcg_10,
+                r.recall_100,
+                r.mrr_10,
+                r.latency_ms.p50,
+                r.latency_ms.p95
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

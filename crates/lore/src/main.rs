@@ -1,0 +1,32 @@
+//! `lore`: the command-line front end. Thin: it parses flags, calls the engine, prints.
+
+mod cli;
+mod commands;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LORE_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if cli.global.verbose {
+            "info,pdf_extract=error,lopdf=error"
+        } else {
+            "warn,pdf_extract=error,lopdf=error"
+        })
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Helpers for end-to-end tests: run the real `lore` binary on real files.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// `../shared/data/docs`.
+pub fn docs_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/docs")
+}
+
+/// A small mixed-format subset of the demo documents (about 200 chunks), copied into `dir`
+/// so tests can refer to stable relative sources.
+pub fn copy_subset(dir: &Path) -> Vec<PathBuf> {
+    let names = [
+        "rust-book-ch08-01-vectors.md",
+        "rust-book-ch08-03-hash-maps.md",
+        "rust-book-ch04-01-what-is-ownership.md",
+        "httpd-vhosts-name-based.html",
+        "httpd-bind.html",
+        "httpd-howto-access.html",
+        "httpd-INSTALL.txt",
+        "federal-register-2020-17221.pdf",
+        "docling-word-sample.docx",
+    ];
+    std::fs::create_dir_all(dir).unwrap();
+    names
+        .iter()
+        .map(|n| {
+            let to = dir.join(n);
+            std::fs::copy(docs_dir().join(n), &to).unwrap();
+            to
+        })
+        .collect()
+}
+
+/// `lore --data-dir DATA ARGS...`.
+pub fn lore(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lore"));
+    c.arg("--data-dir").arg(data).env("LORE_LOG", "error");
+    c
+}
+
+/// Runs and returns the output, panicking with stderr if it could not start.
+pub fn run(c: &mut Command) -> Output {
+    c.output().expect("run lore")
+}
+
+/// Runs, asserts success, and parses stdout as JSON.
+pub fn json(c: &mut Command) -> Value {
+    let out = run(c);
+    assert!(
+        out.status.success(),
+        "lore failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// `lore search --json` hits.
+pub fn search(data: &Path, collection: &str, query: &str, extra: &[&str]) -> Vec<Value> {
+    let v = json(
+        lore(data)
+            .args(["search", query, "--collection", collection, "--json"])
+            .args(extra),
+    );
+    v["hits"].as_array().cloned().unwrap_or_default()
+}
+
+/// Asserts `lore verify` reports catalog and indexes consistent.
+pub fn assert_consistent(data: &Path, collection: &str) {
+    let v = json(lore(data).args(["verify", "--collection", collection, "--json"]));
+    assert_eq!(v["ok"], true, "inconsistent store: {v}");
+}

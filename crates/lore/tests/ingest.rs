@@ -1,0 +1,141 @@
+//! Ingest edge cases: bad files are reported and skipped without touching stored data;
+//! changed files replace their chunks in every index; deletes remove them everywhere.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn bad_files_are_reported_and_the_store_is_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let good = copy_subset(&tmp.path().join("good"));
+    let first = json(
+        lore(&data)
+            .args(["ingest", "--collection", "c", "--json"])
+            .arg(&good[0]),
+    );
+    assert_eq!(first["files"][0]["status"], "added");
+
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(
+        bad.join("corrupt.pdf"),
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\nno xref, truncated",
+    )
+    .unwrap();
+    std::fs::write(
+        bad.join("photo.txt"),
+        [
+            0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R',
+        ],
+    )
+    .unwrap();
+    std::fs::write(bad.join("empty.txt"), b"").unwrap();
+    std::fs::copy(&good[6], bad.join("install.txt")).unwrap();
+    let missing = tmp.path().join("does-not-exist.md");
+
+    let out = run(lore(&data)
+        .args(["ingest", "--collection", "c", "--json"])
+        .arg(&bad)
+        .arg(&missing));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed file makes the exit code non-zero"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = |name: &str| {
+        report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["source"].as_str().unwrap().ends_with(name))
+            .unwrap_or_else(|| panic!("{name} not reported: {report}"))
+            .clone()
+    };
+    assert_eq!(status("install.txt")["status"], "added");
+    for (name, reason) in [
+        ("corrupt.pdf", "pdf"),
+        ("photo.txt", "image/png"),
+        ("empty.txt", "empty file"),
+        ("does-not-exist.md", "cannot read"),
+    ] {
+        let f = status(name);
+        assert_eq!(f["status"], "failed", "{f}");
+        assert!(
+            f["reason"].as_str().unwrap().contains(reason),
+            "{name}: {f}"
+        );
+    }
+    // What was stored before is untouched and still found.
+    let docs = json(lore(&data).args(["documents", "--collection", "c", "--json"]));
+    assert_eq!(docs.as_array().unwrap().len(), 2);
+    assert!(!search(
+        &data,
+        "c",
+        "empty vector Vec::new",
+        &["--mode", "bm25", "-k", "1"]
+    )
+    .is_empty());
+    assert_consistent(&data, "c");
+}
+
+#[test]
+fn changed_file_replaces_chunks_and_delete_removes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let file = tmp.path().join("notes.md");
+    std::fs::write(
+        &file,
+        "# Notes\n\nThe zorblax calibration runs every Tuesday at noon.\n",
+    )
+    .unwrap();
+    let r = json(lore(&data).args(["ingest", "-c", "n", "--json"]).arg(&file));
+    assert_eq!(r["files"][0]["status"], "added");
+    let old = search(&data, "n", "zorblax calibration", &["--mode", "bm25"]);
+    assert_eq!(old.len(), 1);
+    let old_chunk = old[0]["chunk_id"].clone();
+
+    std::fs::write(
+        &file,
+        "# Notes\n\nThe quuxfrob inspection moved to Friday mornings.\n",
+    )
+    .unwrap();
+    let r = json(lore(&data).args(["ingest", "-c", "n", "--json"]).arg(&file));
+    assert_eq!(r["files"][0]["status"], "updated");
+    assert!(
+        search(&data, "n", "zorblax", &["--mode", "bm25"]).is_empty(),
+        "old chunk still in BM25"
+    );
+    let dense = search(
+        &data,
+        "n",
+        "The zorblax calibration runs every Tuesday at noon.",
+        &["--mode", "dense"],
+    );
+    assert!(
+        dense.iter().all(|h| h["chunk_id"] != old_chunk),
+        "old chunk still in the vector index"
+    );
+    assert!(dense[0]["text"].as_str().unwrap().contains("quuxfrob"));
+    let docs = json(lore(&data).args(["documents", "-c", "n", "--json"]));
+    assert_eq!(docs[0]["version"], 2);
+    assert_consistent(&data, "n");
+
+    let out = run(lore(&data).args(["delete", "-c", "n"]).arg(&file));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(search(&data, "n", "quuxfrob", &["--mode", "bm25"]).is_empty());
+    assert!(search(&data, "n", "quuxfrob inspection", &["--mode", "dense"]).is_empty());
+    assert_consistent(&data, "n");
+    let out = run(lore(&data).args(["delete", "-c", "n"]).arg(&file));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "deleting a missing document is reported"
+    );
+}
