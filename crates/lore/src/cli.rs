@@ -67,6 +67,27 @@ pub enum Command {
     /// Evaluate retrieval quality.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Measure speed.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Embedding throughput on the chunks of a BEIR corpus (the ingest workload).
+    Embed(BenchEmbedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchEmbedArgs {
+    /// BEIR corpus.jsonl.
+    pub corpus: PathBuf,
+    /// Documents to take from the start of the corpus.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
+    /// Write the embedded texts as JSON lines, for the reference implementation to embed the same input.
+    #[arg(long)]
+    pub dump: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,10 @@ use lore_eval::{evaluate, BeirDataset, EvalOptions};
 use lore_index::Store;
 use lore_rag::{Engine, EngineConfig, FileStatus, SearchRequest};
 
-use crate::cli::{BeirArgs, Cli, Command, DeleteArgs, EvalCommand, Global, IngestArgs, SearchArgs};
+use crate::cli::{
+    BeirArgs, BenchCommand, BenchEmbedArgs, Cli, Command, DeleteArgs, EvalCommand, Global,
+    IngestArgs, SearchArgs,
+};
 use crate::progress::Progress;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -21,6 +24,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Documents(a) => documents(g, &a.collection, a.json),
         Command::Verify(a) => verify(g, &a.collection, a.json),
         Command::Eval(EvalCommand::Beir(a)) => eval_beir(g, a),
+        Command::Bench(BenchCommand::Embed(a)) => bench_embed(g, a),
     }
 }
 
@@ -293,5 +297,52 @@ fn eval_beir(g: &Global, a: BeirArgs) -> Result<ExitCode> {
             );
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_embed(g: &Global, a: BenchEmbedArgs) -> Result<ExitCode> {
+    use lore_embed::Embedder;
+    use std::io::{BufRead, Write};
+    let engine = engine(g)?;
+    let file = std::fs::File::open(&a.corpus)
+        .with_context(|| format!("opening {}", a.corpus.display()))?;
+    let mut texts = Vec::new();
+    for line in std::io::BufReader::new(file).lines().take(a.limit) {
+        let v: serde_json::Value = serde_json::from_str(&line?)?;
+        let doc = lore_ingest::Extracted {
+            title: v["title"].as_str().unwrap_or("").to_string(),
+            sections: vec![lore_ingest::Section {
+                heading: None,
+                page: None,
+                text: v["text"].as_str().unwrap_or("").to_string(),
+            }],
+        };
+        texts.extend(
+            engine
+                .chunk(&doc)?
+                .into_iter()
+                .map(|c| (c.index_text, c.token_count)),
+        );
+    }
+    if let Some(path) = &a.dump {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for (t, _) in &texts {
+            writeln!(out, "{}", serde_json::to_string(t)?)?;
+        }
+    }
+    let refs: Vec<&str> = texts.iter().map(|(t, _)| t.as_str()).collect();
+    engine.embedder().embed(&refs[..refs.len().min(64)])?; // warm-up
+    let start = std::time::Instant::now();
+    engine.embedder().embed(&refs)?;
+    let secs = start.elapsed().as_secs_f64();
+    let tokens: u64 = texts.iter().map(|(_, n)| u64::from(*n)).sum();
+    println!(
+        "{}",
+        serde_json::json!({
+            "impl": "lore", "model": engine.embedder().model_id(), "threads": engine.config().embed_threads,
+            "passages": texts.len(), "tokens": tokens, "seconds": secs,
+            "passages_per_s": texts.len() as f64 / secs, "tokens_per_s": tokens as f64 / secs,
+        })
+    );
     Ok(ExitCode::SUCCESS)
 }
