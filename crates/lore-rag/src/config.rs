@@ -13,7 +13,7 @@ pub struct EngineConfig {
     pub data_dir: PathBuf,
     /// Models dir; `None` resolves `LORE_MODELS_DIR`, then the default cache dir.
     pub models_dir: Option<PathBuf>,
-    /// Embedding model precision (default int8: see docs/benchmarks.md for the measurement).
+    /// Embedding model precision (default f32: see docs/benchmarks.md for the measurement).
     pub precision: Precision,
     /// Threads for embedding inference (default: all cores).
     pub embed_threads: usize,
