@@ -1,31 +1,44 @@
 # Two commands do all set-up on a fresh machine (see README.md):
-#   make demo   install models, build, ingest ../shared/data/docs, search it
-#   make test   install models, run every test
+#   make demo   install system packages and models, build, ingest this repository's docs,
+#               answer a question with citations on the embedded model
+#   make test   the same set-up plus llama.cpp's server (for the openai tests), every test
 # Builds share a target dir outside the clone so repeated runs are incremental.
 
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/lore-target
-DOCS ?= ../shared/data/docs
 DEMO_DATA ?= $(CURDIR)/.lore-demo
-LORE = $(CARGO_TARGET_DIR)/release/lore --data-dir $(DEMO_DATA)
-QUESTION ?= How do I configure name-based virtual hosts?
+DEMO_DOCS ?= README.md ARCHITECTURE.md docs
+# The dev profile (dependencies at opt-level 3) shares its build with `make test`.
+LORE = $(CARGO_TARGET_DIR)/debug/lore --data-dir $(DEMO_DATA)
+QUESTION ?= Which embedding model does lore use, and how many dimensions do its vectors have?
+DOCS ?= ../shared/data/docs
 
-.PHONY: demo test models build eval bench-embed
+.PHONY: demo test system models llama-server build eval eval-answers bench-embed
+
+system:
+	scripts/setup-system.sh
 
 models:
 	scripts/setup-models.sh
 
-build:
-	cargo build --release -p lore
+llama-server: system
+	scripts/setup-llama-server.sh
+
+build: system
+	cargo build -p lore
 
 demo: models build
-	$(LORE) ingest $(DOCS) --collection demo --domain docs
-	$(LORE) search "$(QUESTION)" --collection demo --top-k 5
+	$(LORE) ingest $(DEMO_DOCS) --collection demo --domain docs
+	$(LORE) ask "$(QUESTION)" --collection demo
 
-test: models
+test: system models llama-server
 	cargo test --workspace
 
 eval: models build
 	$(LORE) eval beir ../shared/data/beir/scifact --mode all
+
+eval-answers: models build
+	$(LORE) eval answers eval/answers.jsonl --docs $(DOCS) --collection docs
+	$(LORE) eval answers eval/answers.jsonl --collection docs --generators embedded --llm-model gemma-3-270m-Q4_K_M.gguf
 
 bench-embed: models build
 	bench/embed_throughput.sh

@@ -62,3 +62,35 @@ pub trait Embedder: Send + Sync {
     /// Maximum input length in tokens, special tokens included.
     fn max_tokens(&self) -> usize;
 }
+
+/// Embeds `texts` like [`Embedder::embed`], but a text over the model's token limit is cut
+/// (at a char boundary, in proportion to its excess, until it fits) instead of failing. For
+/// scoring sentences (extractive answers, grounding, context compression), where the start
+/// of an over-long sentence stands for it well enough; chunks are never embedded this way.
+///
+/// # Errors
+/// Runtime and tokenizer errors of the embedder.
+pub fn embed_truncating(embedder: &dyn Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    match embedder.embed(texts) {
+        Err(EmbedError::TooLong { .. }) => texts
+            .iter()
+            .map(|text| {
+                let mut text = *text;
+                loop {
+                    match embedder.embed(&[text]) {
+                        Ok(mut v) => return Ok(v.pop().unwrap_or_default()),
+                        Err(EmbedError::TooLong { tokens, max }) => {
+                            let mut end = text.len() * max / tokens.max(1) * 9 / 10;
+                            while !text.is_char_boundary(end) {
+                                end -= 1;
+                            }
+                            text = &text[..end];
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            })
+            .collect(),
+        other => other,
+    }
+}

@@ -1,11 +1,16 @@
-//! Retrieval evaluation: BEIR-format data sets, standard IR metrics, and the runner behind
-//! `lore eval beir`.
+//! Evaluation: BEIR-format retrieval (`lore eval beir`), answer quality on a labelled
+//! question set (`lore eval answers`) and grounding calibration (`lore eval grounding`).
 #![warn(missing_docs)]
 
+pub mod answers;
 pub mod beir;
 pub mod metrics;
 pub mod run;
 
+pub use answers::{
+    calibrate_grounding, evaluate_answers, read_jsonl, AnswerCase, AnswerReport, GroundingCase,
+    GroundingReport,
+};
 pub use beir::{BeirDataset, BeirError};
 pub use metrics::{mrr_at_k, ndcg_at_k, recall_at_k, Qrels};
-pub use run::{evaluate, EvalOptions, ModeReport};
+pub use run::{evaluate, percentiles, EvalOptions, Latency, ModeReport};

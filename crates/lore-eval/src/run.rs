@@ -69,7 +69,8 @@ pub struct ModeReport {
     pub embed_query_ms: Latency,
 }
 
-fn percentiles(mut xs: Vec<f64>) -> Latency {
+/// p50, p95 and p99 of a sample (nearest rank).
+pub fn percentiles(mut xs: Vec<f64>) -> Latency {
     if xs.is_empty() {
         return Latency::default();
     }

@@ -6,6 +6,8 @@ use lore_embed::Precision;
 use lore_index::StoreOptions;
 use lore_ingest::ChunkerConfig;
 
+use crate::LlmConfig;
+
 /// Everything the engine needs to start.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -27,6 +29,8 @@ pub struct EngineConfig {
     pub ingest_batch_chunks: usize,
     /// Persist the indexes after this many chunks written (default 20,000) and at the end.
     pub flush_every_chunks: usize,
+    /// Answer generation.
+    pub llm: LlmConfig,
 }
 
 impl EngineConfig {
@@ -43,6 +47,7 @@ impl EngineConfig {
             store: StoreOptions::default(),
             ingest_batch_chunks: 256,
             flush_every_chunks: 20_000,
+            llm: LlmConfig::default(),
         }
     }
 }

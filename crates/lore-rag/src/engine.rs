@@ -1,5 +1,6 @@
 //! Engine construction and errors.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use lore_core::resolve_models_dir;
@@ -7,7 +8,7 @@ use lore_embed::{Embedder, ModelFiles, OnnxEmbedder, OnnxOptions};
 use lore_index::Store;
 use lore_ingest::Chunker;
 
-use crate::EngineConfig;
+use crate::{EngineConfig, GeneratorKind, PromptLibrary};
 
 /// Errors of engine operations (file-level ingest failures are reported per file instead).
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,9 @@ pub enum EngineError {
     /// Chunker set-up failure.
     #[error(transparent)]
     Ingest(#[from] lore_ingest::IngestError),
+    /// Answer generation failure.
+    #[error(transparent)]
+    Llm(#[from] lore_llm::LlmError),
 }
 
 /// The engine: store, embedding model and chunker.
@@ -32,6 +36,9 @@ pub struct Engine {
     pub(crate) embedder: Arc<OnnxEmbedder>,
     pub(crate) chunker: Chunker,
     pub(crate) config: EngineConfig,
+    pub(crate) prompts: PromptLibrary,
+    /// Generators loaded so far (a GGUF model loads on first use).
+    pub(crate) generators: HashMap<GeneratorKind, Arc<dyn lore_llm::Generator>>,
 }
 
 impl Engine {
@@ -57,12 +64,15 @@ impl Engine {
                 ..config.chunker
             },
         )?;
+        let prompts = PromptLibrary::load(&config.data_dir.join("prompts"))?;
         let store = Store::open(&config.data_dir, config.store)?;
         Ok(Engine {
             store,
             embedder: Arc::new(embedder),
             chunker,
             config,
+            prompts,
+            generators: HashMap::new(),
         })
     }
 
@@ -74,6 +84,17 @@ impl Engine {
     /// The embedding model.
     pub fn embedder(&self) -> &OnnxEmbedder {
         &self.embedder
+    }
+
+    /// The prompt templates (built-in and `<data_dir>/prompts/*.toml`).
+    pub fn prompts(&self) -> &PromptLibrary {
+        &self.prompts
+    }
+
+    /// The configuration, to change answer settings before the first answer (a generator
+    /// already loaded keeps the settings it was loaded with).
+    pub fn config_mut(&mut self) -> &mut EngineConfig {
+        &mut self.config
     }
 
     /// The configuration in use.

@@ -1,16 +1,27 @@
 //! The engine: the one API the CLI (and later the HTTP server) calls.
 //!
-//! Today it runs ingest (read → detect → extract → chunk → embed → store) and retrieval
-//! (BM25 ∥ dense → RRF fusion → hits). Answering, caching and routing will join here,
-//! keeping the flow one way: ingest → index → retrieve → answer.
+//! It runs ingest (read → detect → extract → chunk → embed → store), retrieval (BM25 ∥
+//! dense → RRF fusion → hits) and answering (retrieve → prompt → generate → cite → ground).
+//! Caching and routing will join here, keeping the flow one way: ingest → index → retrieve
+//! → answer.
 #![warn(missing_docs)]
 
+pub mod answer;
+pub mod cite;
+pub mod compress;
 pub mod config;
 pub mod engine;
+pub mod grounding;
 pub mod ingest;
+pub mod llm_config;
+pub mod prompt;
 pub mod search;
 
+pub use answer::{Answer, AnswerEvent, AnswerRequest, AnswerTimings, Citation};
 pub use config::EngineConfig;
 pub use engine::{Engine, EngineError};
+pub use grounding::{Grounding, GroundingAction, GroundingConfig};
 pub use ingest::{FileReport, FileStatus, IngestEvent, IngestReport, Prepared};
+pub use llm_config::{GeneratorKind, LlmConfig};
+pub use prompt::{PromptLibrary, PromptTemplate};
 pub use search::{SearchRequest, SearchResponse, Timings};

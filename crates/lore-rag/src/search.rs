@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use lore_core::{Filter, FilterSet, Hit, SearchMode};
-use lore_embed::Embedder;
 use lore_index::{reciprocal_rank_fusion, DenseStrategy, SearchParams};
 use serde::Serialize;
 
@@ -149,12 +148,13 @@ impl Engine {
         })
     }
 
-    /// Embeds a query (384-d, unit length).
+    /// Embeds a query (384-d, unit length). A query over the model's 256 tokens is embedded
+    /// from its start (the BM25 leg still reads all of it).
     ///
     /// # Errors
-    /// [`EngineError::Embed`], including a query over the model's token limit.
+    /// [`EngineError::Embed`] (runtime failures).
     pub fn embed_query(&self, query: &str) -> Result<Vec<f32>, EngineError> {
-        let mut v = self.embedder.embed(&[query])?;
+        let mut v = lore_embed::embed_truncating(self.embedder.as_ref(), &[query])?;
         Ok(v.pop().unwrap_or_default())
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use lore_core::{Filter, SearchMode};
 use lore_embed::Precision;
+use lore_rag::{GeneratorKind, GroundingAction};
 
 /// lore: ingest documents, search them with hybrid retrieval (BM25 + dense vectors).
 #[derive(Debug, Parser)]
@@ -25,12 +26,12 @@ pub struct Global {
     /// Models dir [default: $LORE_MODELS_DIR, else ~/.cache/lore/models]; install with scripts/setup-models.sh.
     #[arg(long, global = true)]
     pub models_dir: Option<PathBuf>,
-    /// Embedding model precision: int8 (default, faster) or f32 (reference).
+    /// Embedding model precision: f32 (default; measured faster here, see docs/benchmarks.md) or int8.
     #[arg(
         long,
         global = true,
         env = "LORE_EMBED_PRECISION",
-        default_value = "int8"
+        default_value = "f32"
     )]
     pub precision: Precision,
     /// Threads for embedding inference [default: all cores].
@@ -45,6 +46,9 @@ pub struct Global {
     /// Chunks embedded together during ingest (across documents).
     #[arg(long, global = true, env = "LORE_INGEST_BATCH", default_value_t = 256)]
     pub ingest_batch: usize,
+    /// Config file [default: <data dir>/lore.toml if present]; its [llm] section configures answers.
+    #[arg(long, global = true, env = "LORE_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Log progress details (or set LORE_LOG=info|debug).
     #[arg(long, short, global = true)]
     pub verbose: bool,
@@ -56,6 +60,8 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Search a collection.
     Search(SearchArgs),
+    /// Answer a question from a collection, with citations, streamed.
+    Ask(AskArgs),
     /// Delete documents (by source path as ingested) from a collection.
     Delete(DeleteArgs),
     /// List collections with document and chunk counts.
@@ -76,6 +82,35 @@ pub enum Command {
 pub enum BenchCommand {
     /// Embedding throughput on the chunks of a BEIR corpus (the ingest workload).
     Embed(BenchEmbedArgs),
+    /// Answer latency per stage: lore's overhead around the generator, TTFT, tokens/s.
+    Answer(BenchAnswerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchAnswerArgs {
+    /// Questions: a BEIR queries.jsonl ({"_id","text"}) or an answer set ({"question"}).
+    pub queries: PathBuf,
+    /// Collection to answer from.
+    #[arg(long, short)]
+    pub collection: String,
+    /// Generator to measure.
+    #[arg(long, short)]
+    pub generator: Option<GeneratorKind>,
+    /// Embedded model (file under <models>/llm/ or a path).
+    #[arg(long)]
+    pub llm_model: Option<String>,
+    /// Questions to take from the start of the file.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Passages per answer.
+    #[arg(long, short = 'k', default_value_t = 5)]
+    pub top_k: usize,
+    /// Answer token cap (small keeps a remote LLM's share of the run short).
+    #[arg(long, default_value_t = 64)]
+    pub max_tokens: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +192,39 @@ pub struct SearchArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question.
+    pub question: String,
+    /// Collection to answer from.
+    #[arg(long, short)]
+    pub collection: String,
+    /// Passages to retrieve [default: 5, or [llm] top_k].
+    #[arg(long, short = 'k')]
+    pub top_k: Option<usize>,
+    /// Retrieval: bm25, dense or hybrid.
+    #[arg(long, short, default_value = "hybrid")]
+    pub mode: SearchMode,
+    /// Metadata filter key=value (keys: domain, department, doc_type, tag, source); repeatable.
+    #[arg(long = "filter", short = 'f')]
+    pub filters: Vec<Filter>,
+    /// embedded (GGUF model in process), openai (LORE_LLM_BASE_URL) or extractive (no LLM) [default: [llm] generator, else extractive (the best scorer without a server)].
+    #[arg(long, short, env = "LORE_LLM_GENERATOR")]
+    pub generator: Option<GeneratorKind>,
+    /// Embedded model: a file under <models>/llm/ or a GGUF path [default: SmolLM2-135M-Instruct.Q4_1.gguf].
+    #[arg(long)]
+    pub llm_model: Option<String>,
+    /// Prompt template, `name` or `name@version` (built-in: default, concise; more in <data dir>/prompts/).
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// Unsupported sentences: flag (JSON only), mark ([unsupported] in the text) or remove.
+    #[arg(long)]
+    pub grounding: Option<GroundingAction>,
+    /// Print one JSON object instead of streaming.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DeleteArgs {
     /// Source paths as ingested.
     #[arg(required = true)]
@@ -170,6 +238,53 @@ pub struct DeleteArgs {
 pub enum EvalCommand {
     /// Evaluate on a BEIR-format folder (corpus.jsonl, queries.jsonl, qrels/test.tsv).
     Beir(BeirArgs),
+    /// Score generators on a labelled question set (key fact present, right file cited).
+    Answers(EvalAnswersArgs),
+    /// Calibrate the grounding check's similarity threshold on labelled sentences.
+    Grounding(EvalGroundingArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalAnswersArgs {
+    /// The question set (JSON lines: id, question, key, files).
+    #[arg(default_value = "eval/answers.jsonl")]
+    pub set: PathBuf,
+    /// Collection holding the documents.
+    #[arg(long, short, default_value = "docs")]
+    pub collection: String,
+    /// Ingest this folder into the collection first (unchanged files are skipped).
+    #[arg(long)]
+    pub docs: Option<PathBuf>,
+    /// Generators to score, comma-separated.
+    #[arg(
+        long,
+        short,
+        value_delimiter = ',',
+        default_value = "embedded,extractive"
+    )]
+    pub generators: Vec<GeneratorKind>,
+    /// Embedded model (file under <models>/llm/ or a path).
+    #[arg(long)]
+    pub llm_model: Option<String>,
+    /// Print each answer as it is scored.
+    #[arg(long)]
+    pub show: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalGroundingArgs {
+    /// Labelled sentences (JSON lines: question, sentence, supported).
+    #[arg(default_value = "eval/grounding.jsonl")]
+    pub set: PathBuf,
+    /// Collection holding the documents.
+    #[arg(long, short, default_value = "docs")]
+    pub collection: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

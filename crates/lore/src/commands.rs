@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use lore_core::{default_data_dir, Metadata, SearchMode};
 use lore_eval::{evaluate, BeirDataset, EvalOptions};
 use lore_index::Store;
-use lore_rag::{Engine, EngineConfig, FileStatus, SearchRequest};
+use lore_rag::{Engine, EngineConfig, FileStatus, LlmConfig, SearchRequest};
 
 use crate::cli::{
     BeirArgs, BenchCommand, BenchEmbedArgs, Cli, Command, DeleteArgs, EvalCommand, Global,
@@ -19,12 +19,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Ingest(a) => ingest(g, a),
         Command::Search(a) => search(g, a),
+        Command::Ask(a) => crate::ask::ask(g, a),
         Command::Delete(a) => delete(g, a),
         Command::Collections(a) => collections(g, a.json),
         Command::Documents(a) => documents(g, &a.collection, a.json),
         Command::Verify(a) => verify(g, &a.collection, a.json),
         Command::Eval(EvalCommand::Beir(a)) => eval_beir(g, a),
         Command::Bench(BenchCommand::Embed(a)) => bench_embed(g, a),
+        Command::Bench(BenchCommand::Answer(a)) => crate::answer_eval::bench_answer(g, a),
+        Command::Eval(EvalCommand::Answers(a)) => crate::answer_eval::eval_answers(g, a),
+        Command::Eval(EvalCommand::Grounding(a)) => crate::answer_eval::eval_grounding(g, a),
     }
 }
 
@@ -32,7 +36,7 @@ fn data_dir(g: &Global) -> std::path::PathBuf {
     g.data_dir.clone().unwrap_or_else(default_data_dir)
 }
 
-fn engine(g: &Global) -> Result<Engine> {
+pub(crate) fn engine(g: &Global) -> Result<Engine> {
     let mut config = EngineConfig::new(data_dir(g));
     config.models_dir = g.models_dir.clone();
     config.precision = g.precision;
@@ -42,7 +46,18 @@ fn engine(g: &Global) -> Result<Engine> {
     config.chunker.chunk_tokens = g.chunk_tokens;
     config.chunker.overlap_tokens = g.chunk_overlap;
     config.ingest_batch_chunks = g.ingest_batch.max(1);
+    config.llm = llm_config(g)?;
     Ok(Engine::open(config)?)
+}
+
+/// `[llm]` of the config file, then `LORE_LLM_*` variables.
+fn llm_config(g: &Global) -> Result<LlmConfig> {
+    let mut llm = match &g.config {
+        Some(path) => LlmConfig::from_file(path, true)?,
+        None => LlmConfig::from_file(&data_dir(g).join("lore.toml"), false)?,
+    };
+    llm.apply_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?;
+    Ok(llm)
 }
 
 /// The store alone, for commands that need no model.

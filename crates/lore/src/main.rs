@@ -1,5 +1,7 @@
 //! `lore`: the command-line front end. Thin: it parses flags, calls the engine, prints.
 
+mod answer_eval;
+mod ask;
 mod cli;
 mod commands;
 mod progress;

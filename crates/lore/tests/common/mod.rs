@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -74,4 +75,24 @@ pub fn search(data: &Path, collection: &str, query: &str, extra: &[&str]) -> Vec
 pub fn assert_consistent(data: &Path, collection: &str) {
     let v = json(lore(data).args(["verify", "--collection", collection, "--json"]));
     assert_eq!(v["ok"], true, "inconsistent store: {v}");
+}
+
+/// A data dir with `copy_subset` ingested into collection `docs`, made once per test binary.
+pub fn ingested_subset() -> &'static Path {
+    static DATA: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, data) = DATA.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let files = copy_subset(&dir.path().join("docs"));
+        let data = dir.path().join("data");
+        let out = run(lore(&data)
+            .args(["ingest", "--collection", "docs"])
+            .args(&files));
+        assert!(
+            out.status.success(),
+            "ingest failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (dir, data)
+    });
+    data
 }

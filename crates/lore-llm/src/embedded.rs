@@ -1,0 +1,307 @@
+//! The embedded generator: a GGUF instruct model run in process by llama.cpp.
+//!
+//! llama.cpp is built from source by `llama-cpp-sys-2` with AVX2/FMA/F16C (see
+//! `.cargo/config.toml`; without them generation was ~100x slower, DESIGN.md §8). The chat
+//! template comes from the GGUF's own metadata (`tokenizer.chat_template`), applied by
+//! llama.cpp's template engine; a GGUF without one gets llama.cpp's built-in template for its
+//! architecture.
+//!
+//! Threads: generation (one token at a time, memory-bound) uses `threads`; prompt
+//! processing (batched, compute-bound) uses `batch_threads`. On 2 cores the defaults are 1
+//! and 2: measured here, 2-thread generation fell from 82 to under 1 token/s when another
+//! process used the cores while 1 thread held 54, so generation keeps one core free for the
+//! embedder, and only the short prompt phase takes both.
+
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+
+use crate::{GenerateRequest, Generation, Generator, LlmError, TokenSink, Usage};
+
+/// Settings of the embedded generator.
+#[derive(Debug, Clone)]
+pub struct EmbeddedConfig {
+    /// The GGUF file.
+    pub model_path: PathBuf,
+    /// Context window, tokens; capped at the model's training context.
+    pub context_window: usize,
+    /// Threads for token-by-token generation.
+    pub threads: usize,
+    /// Threads for prompt processing.
+    pub batch_threads: usize,
+    /// Sampling seed (used when temperature > 0).
+    pub seed: u32,
+}
+
+impl EmbeddedConfig {
+    /// Defaults for `model_path`: a 4,096-token window, threads sized for the machine as
+    /// described in the module docs.
+    pub fn new(model_path: PathBuf) -> Self {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        EmbeddedConfig {
+            model_path,
+            context_window: 4096,
+            threads: default_generation_threads(cores),
+            batch_threads: cores,
+            seed: 42,
+        }
+    }
+}
+
+/// Generation threads for a machine with `cores` cores: half of them (at least one), so the
+/// embedder always has the other half.
+pub fn default_generation_threads(cores: usize) -> usize {
+    (cores / 2).max(1)
+}
+
+/// llama.cpp's backend may be initialised once per process.
+fn backend() -> Result<&'static LlamaBackend, LlmError> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            let mut backend = LlamaBackend::init().map_err(|e| e.to_string())?;
+            // llama.cpp logs every tensor at load; lore's own tracing says what matters.
+            backend.void_logs();
+            Ok(backend)
+        })
+        .as_ref()
+        .map_err(|e| LlmError::Inference(format!("llama.cpp backend: {e}")))
+}
+
+/// A GGUF model loaded once and shared; each call gets a fresh context (KV cache).
+pub struct EmbeddedGenerator {
+    config: EmbeddedConfig,
+    model: Arc<LlamaModel>,
+    template: LlamaChatTemplate,
+    name: String,
+    context_window: usize,
+    /// One generation at a time: the thread budget above is per generation.
+    busy: Mutex<()>,
+}
+
+impl EmbeddedGenerator {
+    /// Loads the GGUF file (memory-mapped).
+    ///
+    /// # Errors
+    /// [`LlmError::MissingModel`] if the file is absent; [`LlmError::ModelLoad`] if llama.cpp
+    /// rejects it or it carries no chat template.
+    pub fn load(config: EmbeddedConfig) -> Result<Self, LlmError> {
+        let path = config.model_path.clone();
+        if !path.is_file() {
+            return Err(LlmError::MissingModel { path });
+        }
+        let backend = backend()?;
+        let model = LlamaModel::load_from_file(backend, &path, &LlamaModelParams::default())
+            .map_err(|e| LlmError::ModelLoad {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        let template = match model.chat_template(None) {
+            Ok(t) => t,
+            // Some GGUF exports (the packaged Gemma 3 270M among them) carry no
+            // `tokenizer.chat_template`; llama.cpp's built-in template for the architecture
+            // is the documented format of that model family.
+            Err(_) => {
+                let arch = model
+                    .meta_val_str("general.architecture")
+                    .unwrap_or_default();
+                let name = builtin_template(&arch);
+                tracing::debug!(%arch, template = name, "GGUF has no chat template; using llama.cpp's built-in one");
+                LlamaChatTemplate::new(name).map_err(|e| LlmError::ModelLoad {
+                    path: path.clone(),
+                    message: format!("chat template: {e}"),
+                })?
+            }
+        };
+        let context_window = config
+            .context_window
+            .min(model.n_ctx_train() as usize)
+            .max(256);
+        let name = model_name(&path);
+        tracing::debug!(model = %name, context_window, threads = config.threads, "embedded model loaded");
+        Ok(EmbeddedGenerator {
+            config,
+            model: Arc::new(model),
+            template,
+            name,
+            context_window,
+            busy: Mutex::new(()),
+        })
+    }
+
+    fn render(&self, request: &GenerateRequest) -> Result<String, LlmError> {
+        let messages = request
+            .messages
+            .iter()
+            .map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| LlmError::Inference(format!("chat message: {e}")))?;
+        self.model
+            .apply_chat_template(&self.template, &messages, true)
+            .map_err(|e| LlmError::Inference(format!("chat template: {e}")))
+    }
+}
+
+/// llama.cpp's built-in chat template for a GGUF `general.architecture` without one.
+fn builtin_template(arch: &str) -> &'static str {
+    if arch.starts_with("gemma") {
+        "gemma"
+    } else if arch.starts_with("llama") {
+        "llama3"
+    } else if arch.starts_with("phi3") {
+        "phi3"
+    } else {
+        "chatml"
+    }
+}
+
+/// The model's name: the GGUF file's stem.
+fn model_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "gguf".into())
+}
+
+impl Generator for EmbeddedGenerator {
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn model(&self) -> String {
+        self.name.clone()
+    }
+
+    fn context_window(&self) -> usize {
+        self.context_window
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        self.model
+            .vocab()
+            .tokenize(text.as_bytes(), false, false)
+            .len()
+    }
+
+    fn generate(
+        &self,
+        request: &GenerateRequest,
+        on_token: TokenSink<'_>,
+    ) -> Result<Generation, LlmError> {
+        let started = Instant::now();
+        let _busy = self
+            .busy
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let prompt = self.render(request)?;
+        let vocab = self.model.vocab();
+        // The rendered template already carries BOS where the model wants it.
+        let tokens = vocab.tokenize(prompt.as_bytes(), false, true);
+        if tokens.len() + 1 >= self.context_window {
+            return Err(LlmError::PromptTooLong {
+                prompt_tokens: tokens.len(),
+                context_window: self.context_window,
+            });
+        }
+        let max_new = request.max_tokens.min(self.context_window - tokens.len());
+
+        let n_ctx = NonZeroU32::new(self.context_window as u32);
+        let params = LlamaContextParams::default()
+            .with_n_ctx(n_ctx)
+            .with_n_batch(512)
+            .with_n_ubatch(512)
+            .with_n_threads(self.config.threads as i32)
+            .with_n_threads_batch(self.config.batch_threads as i32);
+        let backend = backend()?;
+        let mut ctx = self
+            .model
+            .new_context(backend, params)
+            .map_err(|e| LlmError::Inference(e.to_string()))?;
+
+        // Prompt processing in batches of n_batch tokens; logits only for the last one.
+        let mut batch = LlamaBatch::new(512, 1);
+        for (start, piece) in tokens.chunks(512).enumerate().map(|(i, c)| (i * 512, c)) {
+            batch.clear();
+            for (offset, token) in piece.iter().enumerate() {
+                let pos = start + offset;
+                batch
+                    .add(*token, pos as i32, &[0], pos + 1 == tokens.len())
+                    .map_err(|e| LlmError::Inference(e.to_string()))?;
+            }
+            ctx.decode(&mut batch)
+                .map_err(|e| LlmError::Inference(format!("prompt decode: {e}")))?;
+        }
+        tracing::debug!(
+            prompt_tokens = tokens.len(),
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "embedded prompt processed"
+        );
+
+        let mut sampler = if request.temperature > 0.0 {
+            LlamaSampler::chain_simple([
+                LlamaSampler::penalties(-1, 64, 1.1, 0.0, 0.0),
+                LlamaSampler::temp(request.temperature),
+                LlamaSampler::dist(self.config.seed),
+            ])
+        } else {
+            LlamaSampler::chain_simple([
+                LlamaSampler::penalties(-1, 64, 1.1, 0.0, 0.0),
+                LlamaSampler::greedy(),
+            ])
+        };
+
+        let mut decoder = encoding_rs::UTF_8.new_decoder();
+        let mut text = String::new();
+        let mut piece = Vec::new();
+        let mut ttft_ms = None;
+        let mut completion_tokens = 0;
+        let mut pos = tokens.len();
+        let mut logits_index = batch.n_tokens() - 1;
+        while completion_tokens < max_new {
+            let token = sampler.sample(&ctx, logits_index);
+            if vocab.is_eog(token) {
+                break;
+            }
+            completion_tokens += 1;
+            piece.clear();
+            vocab.token_to_piece_into(token, &mut piece, false, None);
+            let mut decoded = String::with_capacity(piece.len() + 4);
+            let _ = decoder.decode_to_string(&piece, &mut decoded, false);
+            if !decoded.is_empty() {
+                ttft_ms.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1000.0);
+                on_token(&decoded);
+                text.push_str(&decoded);
+            }
+            batch.clear();
+            batch
+                .add(token, pos as i32, &[0], true)
+                .map_err(|e| LlmError::Inference(e.to_string()))?;
+            pos += 1;
+            logits_index = 0;
+            ctx.decode(&mut batch)
+                .map_err(|e| LlmError::Inference(format!("decode: {e}")))?;
+        }
+        let generate_ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(Generation {
+            text,
+            generator: "embedded",
+            model: self.name.clone(),
+            usage: Usage {
+                prompt_tokens: tokens.len(),
+                completion_tokens,
+            },
+            ttft_ms: ttft_ms.unwrap_or(generate_ms),
+            generate_ms,
+            notice: None,
+        })
+    }
+}

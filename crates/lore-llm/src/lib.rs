@@ -1,0 +1,131 @@
+//! Answer generators for lore (DESIGN.md §2, `lore-llm`).
+//!
+//! A [`Generator`] turns a rendered chat prompt (plus, for the extractive answerer, the
+//! question and the numbered passages it was built from) into text, streaming each piece
+//! through a callback as it is produced. Three implementations:
+//!
+//! - [`EmbeddedGenerator`]: a GGUF instruct model run in process by llama.cpp;
+//! - [`OpenAiGenerator`]: any OpenAI-compatible `/v1/chat/completions` endpoint (vLLM,
+//!   Ollama, llama.cpp server, OpenAI), streamed over SSE, with timeouts, retries and an
+//!   optional fallback provider;
+//! - [`ExtractiveGenerator`]: no LLM; returns the passages' sentences most similar to the
+//!   question, each cited.
+//!
+//! Generators know nothing of retrieval or citations: `lore-rag` builds the prompt and maps
+//! the `[n]` markers back to chunks.
+
+mod embedded;
+mod error;
+mod extractive;
+mod openai;
+mod sentences;
+
+pub use embedded::{EmbeddedConfig, EmbeddedGenerator};
+pub use error::LlmError;
+pub use extractive::ExtractiveGenerator;
+pub use openai::{OpenAiConfig, OpenAiGenerator};
+pub use sentences::split_sentences;
+
+use serde::{Deserialize, Serialize};
+
+/// One message of a chat prompt (OpenAI chat format: role `system`, `user` or `assistant`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: String,
+    pub content: String,
+}
+
+impl ChatMessage {
+    pub fn system(content: impl Into<String>) -> Self {
+        ChatMessage {
+            role: "system".into(),
+            content: content.into(),
+        }
+    }
+    pub fn user(content: impl Into<String>) -> Self {
+        ChatMessage {
+            role: "user".into(),
+            content: content.into(),
+        }
+    }
+}
+
+/// A passage given to the model as context block `[n]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Passage {
+    /// The block's number in the prompt, 1-based.
+    pub n: usize,
+    pub text: String,
+}
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct GenerateRequest {
+    /// The rendered prompt.
+    pub messages: Vec<ChatMessage>,
+    /// The user's question (the extractive answerer ranks sentences against it).
+    pub question: String,
+    /// The context blocks that `messages` contains, in prompt order.
+    pub passages: Vec<Passage>,
+    /// Upper bound on generated tokens.
+    pub max_tokens: usize,
+    /// Sampling temperature; 0 means greedy decoding.
+    pub temperature: f32,
+}
+
+/// Token counts of one call, as reported by the model (or counted locally where the server
+/// does not report them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: usize,
+    pub completion_tokens: usize,
+}
+
+/// The result of one generation.
+#[derive(Debug, Clone)]
+pub struct Generation {
+    /// The full generated text (the concatenation of the streamed pieces).
+    pub text: String,
+    /// `embedded`, `openai` or `extractive`.
+    pub generator: &'static str,
+    /// The model that answered (GGUF file stem, the server's model name, or the embedding
+    /// model for the extractive answerer).
+    pub model: String,
+    pub usage: Usage,
+    /// Time to first token, ms from the start of the call.
+    pub ttft_ms: f64,
+    /// Whole call, ms.
+    pub generate_ms: f64,
+    /// A notice for the user (the fallback provider answered, say), if any.
+    pub notice: Option<String>,
+}
+
+/// Receives each piece of generated text as soon as it is decoded.
+pub type TokenSink<'a> = &'a mut dyn FnMut(&str);
+
+/// Something that writes an answer from a prompt.
+pub trait Generator: Send + Sync {
+    /// `embedded`, `openai` or `extractive`.
+    fn kind(&self) -> &'static str;
+
+    /// The model's name, as reported in answers.
+    fn model(&self) -> String;
+
+    /// The model's context window, tokens (prompt plus answer).
+    fn context_window(&self) -> usize;
+
+    /// Tokens `text` takes in this model's prompt. Embedded: exact (the GGUF's own
+    /// tokenizer); openai: the configured `tokenizer.json` if any, else a conservative
+    /// estimate of one token per 3 bytes; extractive: words.
+    fn count_tokens(&self, text: &str) -> usize;
+
+    /// Generates an answer, passing each decoded piece to `on_token` as it comes.
+    ///
+    /// # Errors
+    /// [`LlmError`]: unreachable or failing endpoint, timeout, malformed stream, model error.
+    fn generate(
+        &self,
+        request: &GenerateRequest,
+        on_token: TokenSink<'_>,
+    ) -> Result<Generation, LlmError>;
+}

@@ -1,0 +1,374 @@
+//! Answering: retrieve → pack prompt → generate (streamed) → cite → ground.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::Instant;
+
+use lore_core::{Filter, Hit, SearchMode};
+use lore_embed::Embedder;
+use lore_llm::{
+    EmbeddedConfig, EmbeddedGenerator, ExtractiveGenerator, GenerateRequest, Generation, Generator,
+    OpenAiGenerator, Usage,
+};
+use serde::Serialize;
+
+use crate::cite::resolve;
+use crate::compress::compress;
+use crate::grounding::{self, Grounding};
+use crate::llm_config::GeneratorKind;
+use crate::prompt::pack;
+use crate::{Engine, EngineError, SearchRequest};
+
+/// A question to answer.
+#[derive(Debug, Clone)]
+pub struct AnswerRequest {
+    /// The question (1..=max_question_chars characters after trimming).
+    pub question: String,
+    /// Collection to retrieve from.
+    pub collection: String,
+    /// Passages to retrieve (default from the config, 5).
+    pub top_k: Option<usize>,
+    /// Retrieval legs (default hybrid).
+    pub mode: SearchMode,
+    /// Metadata filters, applied inside retrieval.
+    pub filters: Vec<Filter>,
+    /// Generator (default from the config).
+    pub generator: Option<GeneratorKind>,
+    /// Prompt template `name` or `name@version` (default from the config).
+    pub prompt: Option<String>,
+}
+
+impl AnswerRequest {
+    /// A hybrid-retrieval question with every other setting from the config.
+    pub fn new(collection: impl Into<String>, question: impl Into<String>) -> Self {
+        AnswerRequest {
+            question: question.into(),
+            collection: collection.into(),
+            top_k: None,
+            mode: SearchMode::Hybrid,
+            filters: Vec::new(),
+            generator: None,
+            prompt: None,
+        }
+    }
+}
+
+/// What the answer streams while it is written.
+#[derive(Debug)]
+pub enum AnswerEvent<'a> {
+    /// Retrieval finished: the passages that go into the prompt.
+    Retrieved(&'a [Hit]),
+    /// A piece of the answer text.
+    Token(&'a str),
+    /// Something the user should know (fallback used, context trimmed).
+    Notice(&'a str),
+}
+
+/// A passage of the answer's context, cited or not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Citation {
+    /// Its `[n]` in the prompt.
+    pub n: usize,
+    /// Catalog id of the document.
+    pub document_id: i64,
+    /// Catalog id of the chunk.
+    pub chunk_id: i64,
+    /// File path as ingested.
+    pub source: String,
+    /// PDF page (1-based), if any.
+    pub page: Option<u32>,
+    /// Heading path (`Install > Build`), if any.
+    pub heading: Option<String>,
+    /// The chunk's text, as given to the model.
+    pub text: String,
+}
+
+impl Citation {
+    fn new(n: usize, hit: &Hit) -> Self {
+        Citation {
+            n,
+            document_id: hit.document_id,
+            chunk_id: hit.chunk_id,
+            source: hit.source.clone(),
+            page: hit.page,
+            heading: hit.heading.clone(),
+            text: hit.text.clone(),
+        }
+    }
+
+    /// `source (page 3)` or `source (Install > Build)`.
+    pub fn label(&self) -> String {
+        let hit_like = (self.page, self.heading.as_deref());
+        match hit_like {
+            (Some(p), _) => format!("{} (page {p})", self.source),
+            (None, Some(h)) if !h.is_empty() => format!("{} ({h})", self.source),
+            _ => self.source.clone(),
+        }
+    }
+}
+
+/// Stage timings of one answer, ms.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AnswerTimings {
+    /// Query embedding and hybrid search.
+    pub retrieve: f64,
+    /// Context compression (embedded generator), template rendering and token counting.
+    pub prompt: f64,
+    /// From the start of the request to the first generated token.
+    pub ttft: f64,
+    /// The generator's call (including a fallback's).
+    pub generate: f64,
+    /// Citation parsing and mapping.
+    pub cite: f64,
+    /// The grounding check.
+    pub grounding: f64,
+    /// Whole request.
+    pub total: f64,
+}
+
+impl AnswerTimings {
+    /// lore's own time around the generator: everything but `generate` and `grounding`.
+    pub fn overhead(&self) -> f64 {
+        self.total - self.generate - self.grounding
+    }
+}
+
+/// An answer (the JSON of `lore ask --json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    /// The answer text: invented markers removed, grounding action applied.
+    pub answer: String,
+    /// The passages the answer cites, by `n`.
+    pub citations: Vec<Citation>,
+    /// Every passage the model was given (when nothing is cited, these are the sources,
+    /// marked as context rather than citations).
+    pub context: Vec<Citation>,
+    /// `embedded`, `openai` or `extractive` (the one that answered, after any fallback).
+    pub generator: String,
+    /// The model that answered.
+    pub model: String,
+    /// Prompt template `name@version` (absent for the extractive answerer).
+    pub prompt: Option<String>,
+    /// Prompt and completion tokens (0 for the extractive answerer).
+    pub usage: Usage,
+    /// Stage timings, ms.
+    pub timings_ms: AnswerTimings,
+    /// The grounding check (absent when disabled).
+    pub grounding: Option<Grounding>,
+    /// Marker numbers the model invented (removed from `answer`).
+    pub invented_citations: Vec<usize>,
+    /// Fallback used, context trimmed, and the like.
+    pub notices: Vec<String>,
+}
+
+impl Engine {
+    /// The generator of `kind`, loaded on first use.
+    ///
+    /// # Errors
+    /// [`EngineError::Llm`]: a missing GGUF file, bad endpoint configuration.
+    pub fn generator(&mut self, kind: GeneratorKind) -> Result<Arc<dyn Generator>, EngineError> {
+        if let Some(g) = self.generators.get(&kind) {
+            return Ok(g.clone());
+        }
+        let llm = &self.config.llm;
+        let g: Arc<dyn Generator> = match kind {
+            GeneratorKind::Embedded => {
+                let (models_dir, _) =
+                    lore_core::resolve_models_dir(self.config.models_dir.as_deref());
+                let mut config = EmbeddedConfig::new(llm.embedded_model_path(&models_dir));
+                config.context_window = llm.embedded_context;
+                if let Some(t) = llm.embedded_threads {
+                    config.threads = t.max(1);
+                }
+                Arc::new(EmbeddedGenerator::load(config)?)
+            }
+            GeneratorKind::OpenAi => Arc::new(OpenAiGenerator::new(
+                llm.openai.clone(),
+                llm.fallback.clone(),
+            )?),
+            GeneratorKind::Extractive => {
+                let embedder: Arc<dyn Embedder> = self.embedder.clone();
+                Arc::new(ExtractiveGenerator::new(embedder))
+            }
+        };
+        self.generators.insert(kind, g.clone());
+        Ok(g)
+    }
+
+    /// Answers a question from a collection, streaming events to `on_event`.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidRequest`]: empty or over-long question, unknown prompt;
+    /// [`EngineError::Index`]: unknown collection; [`EngineError::Llm`]: the generator failed
+    /// and the extractive fallback is off (or failed too).
+    pub fn answer(
+        &mut self,
+        req: &AnswerRequest,
+        on_event: &mut dyn FnMut(AnswerEvent<'_>),
+    ) -> Result<Answer, EngineError> {
+        let started = Instant::now();
+        let llm = self.config.llm.clone();
+        let question = req.question.trim();
+        if question.is_empty() {
+            return Err(EngineError::InvalidRequest("question is empty".into()));
+        }
+        let chars = question.chars().count();
+        if chars > llm.max_question_chars {
+            return Err(EngineError::InvalidRequest(format!(
+                "question is {chars} characters, over the limit of {} (max_question_chars)",
+                llm.max_question_chars
+            )));
+        }
+        let template = self
+            .prompts
+            .get(req.prompt.as_deref().unwrap_or(&llm.prompt))?
+            .clone();
+        let kind = req.generator.unwrap_or(llm.generator);
+        let generator = self.generator(kind)?;
+        let mut timings = AnswerTimings::default();
+
+        let mut search = SearchRequest::new(req.collection.clone(), question);
+        search.top_k = req.top_k.unwrap_or(llm.top_k);
+        search.mode = req.mode;
+        search.filters = req.filters.clone();
+        let hits = self.search(&search)?.hits;
+        timings.retrieve = ms(started);
+
+        let t = Instant::now();
+        let hits = if kind == GeneratorKind::Embedded && llm.embedded_passage_tokens > 0 {
+            compress(
+                self.embedder.as_ref(),
+                generator.as_ref(),
+                question,
+                &hits,
+                llm.embedded_passage_tokens,
+            )?
+        } else {
+            hits
+        };
+        let packed = pack(
+            &template,
+            generator.as_ref(),
+            question,
+            &hits,
+            llm.max_answer_tokens,
+        )?;
+        timings.prompt = ms(t);
+        let mut notices = Vec::new();
+        if packed.dropped > 0 {
+            notices.push(format!(
+                "{} of {} retrieved passages did not fit the model's {}-token context window and were left out",
+                packed.dropped,
+                hits.len(),
+                generator.context_window()
+            ));
+        }
+        on_event(AnswerEvent::Retrieved(&packed.hits));
+        for n in &notices {
+            on_event(AnswerEvent::Notice(n));
+        }
+
+        let request = GenerateRequest {
+            messages: packed.messages.clone(),
+            question: question.to_string(),
+            passages: packed.passages.clone(),
+            max_tokens: llm.max_answer_tokens,
+            temperature: llm.temperature,
+        };
+        let gen_start = Instant::now();
+        // Time to first token as the caller sees it, whichever generator produced it.
+        let first_token: Cell<Option<Instant>> = Cell::new(None);
+        let mark = || {
+            if first_token.get().is_none() {
+                first_token.set(Some(Instant::now()));
+            }
+        };
+        let generation = match generator.generate(&request, &mut |piece| {
+            mark();
+            on_event(AnswerEvent::Token(piece));
+        }) {
+            Ok(g) => g,
+            Err(e)
+                if e.is_unavailable()
+                    && llm.extractive_fallback
+                    && kind != GeneratorKind::Extractive =>
+            {
+                let notice = format!(
+                    "the {kind} generator failed ({e}); answering extractively from the passages"
+                );
+                tracing::warn!("{notice}");
+                on_event(AnswerEvent::Notice(&notice));
+                notices.push(notice);
+                let extractive = self.generator(GeneratorKind::Extractive)?;
+                extractive.generate(&request, &mut |piece| {
+                    mark();
+                    on_event(AnswerEvent::Token(piece));
+                })?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Generation {
+            text,
+            generator: generator_name,
+            model,
+            usage,
+            notice,
+            ..
+        } = generation;
+        timings.generate = ms(gen_start);
+        timings.ttft = first_token
+            .get()
+            .unwrap_or_else(Instant::now)
+            .duration_since(started)
+            .as_secs_f64()
+            * 1e3;
+        if let Some(n) = notice {
+            on_event(AnswerEvent::Notice(&n));
+            notices.push(n);
+        }
+
+        let t = Instant::now();
+        let cited = resolve(&text, packed.hits.len());
+        let context: Vec<Citation> = packed
+            .hits
+            .iter()
+            .enumerate()
+            .map(|(i, h)| Citation::new(i + 1, h))
+            .collect();
+        let citations: Vec<Citation> = cited.cited.iter().map(|n| context[n - 1].clone()).collect();
+        timings.cite = ms(t);
+
+        let t = Instant::now();
+        let (answer, grounding) = if llm.grounding.enabled {
+            let passages: Vec<&str> = packed.hits.iter().map(|h| h.text.as_str()).collect();
+            let g = grounding::check(
+                self.embedder.as_ref(),
+                &cited.text,
+                &passages,
+                &llm.grounding,
+            )?;
+            (g.apply(&cited.text, llm.grounding.action), Some(g))
+        } else {
+            (cited.text.clone(), None)
+        };
+        timings.grounding = ms(t);
+        timings.total = ms(started);
+        Ok(Answer {
+            answer,
+            citations,
+            context,
+            generator: generator_name.to_string(),
+            model,
+            prompt: (generator_name != "extractive").then(|| template.id()),
+            usage,
+            timings_ms: timings,
+            grounding,
+            invented_citations: cited.invented,
+            notices,
+        })
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1e3
+}

@@ -1,0 +1,126 @@
+//! `lore ask`: streams the answer to the terminal, then its sources and grounding.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use lore_rag::{Answer, AnswerEvent, AnswerRequest};
+
+use crate::cli::{AskArgs, Global};
+use crate::commands::engine;
+
+pub fn ask(g: &Global, a: AskArgs) -> Result<ExitCode> {
+    let mut engine = engine(g)?;
+    if let Some(model) = a.llm_model {
+        engine.config_mut().llm.embedded_model = model;
+    }
+    if let Some(action) = a.grounding {
+        engine.config_mut().llm.grounding.action = action;
+    }
+    let req = AnswerRequest {
+        question: a.question,
+        collection: a.collection,
+        top_k: a.top_k,
+        mode: a.mode,
+        filters: a.filters,
+        generator: a.generator,
+        prompt: a.prompt,
+    };
+    let json = a.json;
+    let mut out = std::io::stdout().lock();
+    let answer = engine.answer(&req, &mut |event| {
+        if json {
+            return;
+        }
+        match event {
+            AnswerEvent::Retrieved(_) => {}
+            AnswerEvent::Token(t) => {
+                let _ = out.write_all(t.as_bytes());
+                let _ = out.flush();
+            }
+            AnswerEvent::Notice(n) => eprintln!("\nnote: {n}"),
+        }
+    })?;
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&answer)?)?;
+    } else {
+        writeln!(out)?;
+        print_sources(&mut out, &answer)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_sources(out: &mut impl Write, a: &Answer) -> Result<()> {
+    // The streamed text is the raw generation; say what changed after checking it.
+    if !a.invented_citations.is_empty() {
+        writeln!(
+            out,
+            "\n(removed citation markers that point at no passage: {:?})",
+            a.invented_citations
+        )?;
+    }
+    if let Some(g) = &a.grounding {
+        let unsupported: Vec<_> = g.sentences.iter().filter(|s| !s.supported).collect();
+        if !unsupported.is_empty() {
+            writeln!(
+                out,
+                "\nNot supported by the passages ({} of {} sentences):",
+                unsupported.len(),
+                g.sentences.len()
+            )?;
+            for s in unsupported {
+                let missing = if s.missing.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not in the passages: {}", s.missing.join(", "))
+                };
+                writeln!(
+                    out,
+                    "  - {} (similarity {:.2}{missing})",
+                    s.text, s.similarity
+                )?;
+            }
+        }
+    }
+    if a.citations.is_empty() {
+        // Not citations: the passages the model was given, and which of them hold the
+        // closest sentence to each supported sentence of the answer (the grounding evidence).
+        writeln!(out, "\nNo citations. Context given to the model:")?;
+        for c in &a.context {
+            let supports = a.grounding.as_ref().map_or(0, |g| {
+                g.sentences
+                    .iter()
+                    .filter(|s| s.supported && !s.abstains && s.evidence == Some(c.n))
+                    .count()
+            });
+            let note = if supports > 0 {
+                format!("  — closest passage to {supports} supported sentence(s)")
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "  [{}] {}  (chunk {}){note}",
+                c.n,
+                c.label(),
+                c.chunk_id
+            )?;
+        }
+    } else {
+        writeln!(out, "\nSources:")?;
+        for c in &a.citations {
+            writeln!(out, "  [{}] {}  (chunk {})", c.n, c.label(), c.chunk_id)?;
+        }
+    }
+    out.flush()?;
+    let t = &a.timings_ms;
+    let grounding = a
+        .grounding
+        .as_ref()
+        .map_or(String::new(), |g| format!(", grounding {:.2}", g.score));
+    eprintln!(
+        "{} {} · {} prompt + {} completion tokens · retrieve {:.0} ms, first token {:.0} ms, generate {:.0} ms, total {:.0} ms{grounding}",
+        a.generator, a.model, a.usage.prompt_tokens, a.usage.completion_tokens, t.retrieve, t.ttft, t.generate, t.total
+    );
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! `lore ask` end to end with the embedded model (real GGUF weights) and the extractive
+//! answerer, on real documents from ../shared/data/docs.
+
+mod common;
+
+use std::path::Path;
+
+use common::{json, lore, run};
+use serde_json::Value;
+
+fn data() -> &'static Path {
+    common::ingested_subset()
+}
+
+fn ask(args: &[&str]) -> Value {
+    json(
+        lore(data())
+            .args(["ask", "--collection", "docs", "--json"])
+            .args(args),
+    )
+}
+
+fn cited_files(v: &Value) -> Vec<String> {
+    v["citations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c["source"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn embedded_answer_cites_the_file_that_holds_the_fact() {
+    let v = ask(&[
+        "Which hashing function does Rust's HashMap use by default?",
+        "--generator",
+        "embedded",
+    ]);
+    assert_eq!(v["generator"], "embedded");
+    assert_eq!(v["model"], "SmolLM2-135M-Instruct.Q4_1");
+    let answer = v["answer"].as_str().unwrap();
+    assert!(answer.contains("SipHash"), "answer: {answer}");
+    // SmolLM2-135M rarely writes markers itself (docs/benchmarks.md); when it does not, the
+    // grounding check's evidence for the sentence that carries the fact must be that file.
+    let file = "rust-book-ch08-03-hash-maps.md".to_string();
+    if !cited_files(&v).contains(&file) {
+        assert!(
+            v["citations"].as_array().unwrap().is_empty(),
+            "cited other files: {v}"
+        );
+        let context = v["context"].as_array().unwrap();
+        let sentence = v["grounding"]["sentences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["text"].as_str().unwrap().contains("SipHash"))
+            .expect("a sentence with the fact");
+        // (Whether the sentence is supported depends on the model's wording: it once wrote
+        // "SipHash_Lambda", which the check rightly flagged.)
+        let n = sentence["evidence"].as_u64().unwrap() as usize;
+        assert!(
+            context[n - 1]["source"].as_str().unwrap().ends_with(&file),
+            "{sentence}"
+        );
+    }
+    assert!(v["usage"]["prompt_tokens"].as_u64().unwrap() > 100);
+    assert!(v["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+    for key in ["retrieve", "ttft", "generate", "total"] {
+        assert!(v["timings_ms"][key].as_f64().unwrap() > 0.0, "{key}: {v}");
+    }
+    // Every citation is one of the passages the model was given.
+    let context: Vec<i64> = v["context"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["chunk_id"].as_i64().unwrap())
+        .collect();
+    for c in v["citations"].as_array().unwrap() {
+        assert!(context.contains(&c["chunk_id"].as_i64().unwrap()));
+    }
+    assert!(v["grounding"]["score"].as_f64().is_some());
+}
+
+#[test]
+fn embedded_answer_streams_to_the_terminal_with_sources() {
+    let out = run(lore(data()).args([
+        "ask",
+        "Which directive tells the server to accept incoming requests on specific ports?",
+        "--collection",
+        "docs",
+        "--generator",
+        "embedded",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Sources:") || stdout.contains("Context given to the model:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("httpd-bind.html"), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("embedded SmolLM2-135M-Instruct.Q4_1"));
+}
+
+#[test]
+fn extractive_answer_quotes_and_cites() {
+    let v = ask(&[
+        "Which macro creates a new vector that holds the values you give it?",
+        "--generator",
+        "extractive",
+    ]);
+    assert_eq!(v["generator"], "extractive");
+    let answer = v["answer"].as_str().unwrap();
+    assert!(answer.contains("vec!"), "answer: {answer}");
+    assert!(
+        cited_files(&v).contains(&"rust-book-ch08-01-vectors.md".to_string()),
+        "{v}"
+    );
+    assert_eq!(v["grounding"]["score"], 1.0, "quotes are grounded: {v}");
+}
+
+#[test]
+fn prompt_templates_are_selectable() {
+    let v = ask(&[
+        "What is ownership?",
+        "--generator",
+        "extractive",
+        "--prompt",
+        "concise@1",
+    ]);
+    assert!(v["prompt"].is_null(), "extractive uses no prompt: {v}");
+    let out = run(lore(data()).args([
+        "ask",
+        "What is ownership?",
+        "-c",
+        "docs",
+        "--prompt",
+        "nope",
+    ]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown prompt template `nope`"));
+}
+
+#[test]
+fn bad_questions_are_refused_clearly() {
+    let long = "why ".repeat(600);
+    for (args, expect) in [
+        (vec!["   ", "-c", "docs"], "question is empty"),
+        (vec![long.as_str(), "-c", "docs"], "over the limit"),
+        (
+            vec!["What is Rust?", "-c", "no-such-collection"],
+            "no-such-collection",
+        ),
+        (
+            vec!["What is Rust?", "-c", "docs", "--generator", "gpt"],
+            "unknown generator",
+        ),
+    ] {
+        let out = run(lore(data()).arg("ask").args(&args));
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+}

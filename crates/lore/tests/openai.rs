@@ -1,0 +1,394 @@
+//! The openai generator end to end: against a real OpenAI-compatible server (llama.cpp's
+//! `llama-server`, built by scripts/setup-llama-server.sh, serving the same GGUF as the
+//! embedded default), streaming and not; and against local TCP listeners that inject faults
+//! (no answer, 500 then 200, 429 with Retry-After, a stream cut off, malformed SSE).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{lore, run};
+use serde_json::Value;
+
+const QUESTION: &str = "Which hashing function does Rust's HashMap use by default?";
+/// llama-server's context window: smaller than 5 passages of 256 tokens plus the prompt, so
+/// lore must trim the context for the server to accept the request.
+const SERVER_CONTEXT: usize = 1024;
+
+fn data() -> &'static Path {
+    common::ingested_subset()
+}
+
+/// Writes a lore.toml pointing the openai generator at `base_url`, plus `extra` TOML lines
+/// for `[llm.openai]`, and returns its path.
+fn config(dir: &Path, base_url: &str, extra: &str, extractive_fallback: bool) -> PathBuf {
+    let path = dir.join("lore.toml");
+    // Short timeouts so injected faults resolve quickly, unless `extra` sets its own.
+    let read_timeout = if extra.contains("read_timeout_ms") {
+        ""
+    } else {
+        "read_timeout_ms = 1500\n"
+    };
+    std::fs::write(
+        &path,
+        format!(
+            "[llm]\ngenerator = 'openai'\nextractive_fallback = {extractive_fallback}\nmax_answer_tokens = 48\n[llm.openai]\nbase_url = '{base_url}'\nmodel = 'smollm2'\nconnect_timeout_ms = 1000\n{read_timeout}backoff_ms = 50\n{extra}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn ask_with(config: &Path) -> (std::process::Output, Duration) {
+    let started = Instant::now();
+    let out = run(lore(data())
+        .args([
+            "ask",
+            QUESTION,
+            "--collection",
+            "docs",
+            "--json",
+            "--config",
+        ])
+        .arg(config));
+    (out, started.elapsed())
+}
+
+fn answer_json(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "lore failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON answer")
+}
+
+// ---- a real server -------------------------------------------------------------------------
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tools_dir() -> PathBuf {
+    std::env::var_os("LORE_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache")
+                });
+            cache.join("lore/tools")
+        })
+}
+
+fn models_dir() -> PathBuf {
+    std::env::var_os("LORE_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tools_dir().parent().unwrap().join("models"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts llama-server on the SmolLM2 GGUF and waits for /health.
+fn llama_server() -> (Server, String) {
+    let bin = tools_dir().join("llama-server");
+    assert!(
+        bin.is_file(),
+        "{} missing: run scripts/setup-llama-server.sh",
+        bin.display()
+    );
+    let gguf = models_dir().join("llm/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let port = free_port();
+    let child = Command::new(bin)
+        .arg("-m")
+        .arg(&gguf)
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "-c",
+            &SERVER_CONTEXT.to_string(),
+            "-np",
+            "1",
+            "-t",
+            "1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start llama-server");
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut resp = String::new();
+            let _ = s.read_to_string(&mut resp);
+            if resp.starts_with("HTTP/1.1 200") {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "llama-server did not become healthy"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (server, format!("http://127.0.0.1:{port}/v1"))
+}
+
+#[test]
+fn real_server_streaming_and_not() {
+    let (_server, url) = llama_server();
+    let dir = tempfile::tempdir().unwrap();
+    for stream in [true, false] {
+        let extra = format!(
+            "stream = {stream}\nread_timeout_ms = 60000\ncontext_window = {SERVER_CONTEXT}"
+        );
+        let (out, _) = ask_with(&config(dir.path(), &url, &extra, false));
+        let v = answer_json(&out);
+        assert_eq!(v["generator"], "openai", "{v}");
+        assert_eq!(v["model"], "smollm2");
+        let answer = v["answer"].as_str().unwrap();
+        assert!(!answer.is_empty(), "stream={stream}: {v}");
+        let prompt_tokens = v["usage"]["prompt_tokens"].as_u64().unwrap() as usize;
+        assert!(
+            prompt_tokens > 100 && prompt_tokens < SERVER_CONTEXT,
+            "server-reported usage: {v}"
+        );
+        assert!(v["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+        // The window holds fewer than the 5 retrieved passages: trimmed by rank, said so.
+        let given = v["context"].as_array().unwrap().len();
+        assert!((1..5).contains(&given), "{v}");
+        assert!(
+            v["notices"][0].as_str().unwrap().contains("did not fit"),
+            "{v}"
+        );
+    }
+    // The terminal streams the text, then the sources.
+    let cfg = config(
+        dir.path(),
+        &url,
+        &format!("read_timeout_ms = 60000\ncontext_window = {SERVER_CONTEXT}"),
+        false,
+    );
+    let out = run(lore(data())
+        .args(["ask", QUESTION, "-c", "docs", "--config"])
+        .arg(&cfg));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Sources:") || stdout.contains("Context given to the model:"),
+        "{stdout}"
+    );
+}
+
+// ---- injected faults ----------------------------------------------------------------------
+
+/// Reads one HTTP request (head and Content-Length body).
+fn read_request(stream: &mut TcpStream) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut len = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let mut body = vec![0; len];
+    let _ = reader.read_exact(&mut body);
+}
+
+/// A listener whose n-th connection gets `responses[n]` (raw bytes); `None` = never answer.
+fn fake(responses: Vec<Option<String>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for response in responses {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            read_request(&mut s);
+            match response {
+                Some(r) => {
+                    let _ = s.write_all(r.as_bytes());
+                }
+                None => held.push(s),
+            }
+        }
+        std::thread::sleep(Duration::from_secs(60));
+    });
+    url
+}
+
+fn sse(pieces: &[&str], done: bool) -> String {
+    let mut r = String::from(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
+    );
+    for p in pieces {
+        r.push_str(&format!(
+            "data: {}\n\n",
+            serde_json::json!({"choices": [{"index": 0, "delta": {"content": p}}]})
+        ));
+    }
+    if done {
+        r.push_str("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":321,\"completion_tokens\":9}}\n\ndata: [DONE]\n\n");
+    }
+    r
+}
+
+fn status(code: u16, extra_header: &str) -> String {
+    format!("HTTP/1.1 {code} Oops\r\nContent-Type: application/json\r\nContent-Length: 17\r\n{extra_header}Connection: close\r\n\r\n{{\"error\":\"oops\"}}")
+}
+
+#[test]
+fn timeout_falls_back_to_extractive_within_the_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fake(vec![None]);
+    let (out, took) = ask_with(&config(dir.path(), &url, "", true));
+    let v = answer_json(&out);
+    assert_eq!(v["generator"], "extractive", "{v}");
+    let notice = v["notices"][0].as_str().unwrap();
+    assert!(
+        notice.contains("answering extractively") && notice.contains("unreachable"),
+        "{notice}"
+    );
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    // Without the fallback: a clear error and a non-zero exit, not a hang.
+    let (out, _) = ask_with(&config(dir.path(), &fake(vec![None]), "", false));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unreachable"));
+}
+
+#[test]
+fn server_error_is_retried_then_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = sse(
+        &["SipHash is the default", " hasher [1]. See also", " [7]."],
+        true,
+    );
+    let url = fake(vec![Some(status(500, "")), Some(ok)]);
+    let (out, _) = ask_with(&config(dir.path(), &url, "", false));
+    let v = answer_json(&out);
+    assert_eq!(v["generator"], "openai", "{v}");
+    let answer = v["answer"].as_str().unwrap();
+    assert!(
+        answer.starts_with("SipHash is the default hasher [1]."),
+        "{answer}"
+    );
+    // The invented marker [7] never reaches the output.
+    assert!(!answer.contains("[7]"), "{answer}");
+    assert_eq!(v["invented_citations"], serde_json::json!([7]));
+    assert_eq!(v["citations"].as_array().unwrap().len(), 1);
+    assert_eq!(v["usage"]["prompt_tokens"], 321);
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fake(vec![
+        Some(status(429, "Retry-After: 1\r\n")),
+        Some(sse(&["SipHash [1]."], true)),
+    ]);
+    let (out, took) = ask_with(&config(dir.path(), &url, "", false));
+    let v = answer_json(&out);
+    assert_eq!(v["answer"], "SipHash [1].");
+    assert!(
+        took >= Duration::from_secs(1),
+        "Retry-After: 1 was not waited for ({took:?})"
+    );
+    // Errors past the retry budget are reported with the status.
+    let url = fake(vec![
+        Some(status(503, "")),
+        Some(status(503, "")),
+        Some(status(503, "")),
+    ]);
+    let (out, _) = ask_with(&config(dir.path(), &url, "", false));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 503"));
+}
+
+#[test]
+fn stream_cut_off_or_malformed_degrades_to_extractive() {
+    let dir = tempfile::tempdir().unwrap();
+    for (response, expect) in [
+        (sse(&["SipHash is"], false), "closed before [DONE]"),
+        (
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: {not json\n\n"
+                .to_string(),
+            "not JSON",
+        ),
+    ] {
+        let url = fake(vec![Some(response)]);
+        let (out, _) = ask_with(&config(dir.path(), &url, "", true));
+        let v = answer_json(&out);
+        assert_eq!(v["generator"], "extractive", "{v}");
+        let notice = v["notices"][0].as_str().unwrap();
+        assert!(notice.contains(expect), "{notice}");
+    }
+    // A refused connection (nothing listening) degrades the same way.
+    let port = free_port();
+    let (out, _) = ask_with(&config(
+        dir.path(),
+        &format!("http://127.0.0.1:{port}/v1"),
+        "max_retries = 1",
+        true,
+    ));
+    assert_eq!(answer_json(&out)["generator"], "extractive");
+}
+
+#[test]
+fn fallback_provider_answers_when_the_primary_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let primary = fake(vec![
+        Some(status(500, "")),
+        Some(status(500, "")),
+        Some(status(500, "")),
+    ]);
+    let fallback = fake(vec![Some(sse(&["SipHash [1]."], true))]);
+    let cfg = config(
+        dir.path(),
+        &primary,
+        &format!("[llm.fallback]\nbase_url = '{fallback}'\nmodel = 'backup'\nbackoff_ms = 50"),
+        false,
+    );
+    let (out, _) = ask_with(&cfg);
+    let v = answer_json(&out);
+    assert_eq!(v["generator"], "openai");
+    assert_eq!(v["answer"], "SipHash [1].");
+    assert!(
+        v["notices"][0]
+            .as_str()
+            .unwrap()
+            .contains("fallback model backup"),
+        "{v}"
+    );
+}
