@@ -9,7 +9,7 @@ DEMO_DATA ?= $(CURDIR)/.lore-demo
 DEMO_DOCS ?= README.md ARCHITECTURE.md docs
 # The dev profile (dependencies at opt-level 3) shares its build with `make test`.
 LORE = $(CARGO_TARGET_DIR)/debug/lore --data-dir $(DEMO_DATA)
-QUESTION ?= Which embedding model does lore use, and how many dimensions do its vectors have?
+QUESTION ?= What happens when the LLM endpoint is unreachable?
 DOCS ?= ../shared/data/docs
 
 .PHONY: demo test system models llama-server build eval eval-answers bench-embed

@@ -24,6 +24,7 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 
+use crate::stop::StopFilter;
 use crate::{GenerateRequest, Generation, Generator, LlmError, TokenSink, Usage};
 
 /// Settings of the embedded generator.
@@ -214,7 +215,10 @@ impl Generator for EmbeddedGenerator {
         }
         let max_new = request.max_tokens.min(self.context_window - tokens.len());
 
-        let n_ctx = NonZeroU32::new(self.context_window as u32);
+        // The KV cache is sized for this prompt and answer, not the whole window: allocating
+        // and clearing 4,096 positions per answer costs time the user waits for.
+        let needed = (tokens.len() + max_new + 1).div_ceil(256) * 256;
+        let n_ctx = NonZeroU32::new(needed.min(self.context_window) as u32);
         let params = LlamaContextParams::default()
             .with_n_ctx(n_ctx)
             .with_n_batch(512)
@@ -226,6 +230,10 @@ impl Generator for EmbeddedGenerator {
             .model
             .new_context(backend, params)
             .map_err(|e| LlmError::Inference(e.to_string()))?;
+        tracing::debug!(
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "embedded context created"
+        );
 
         // Prompt processing in batches of n_batch tokens; logits only for the last one.
         let mut batch = LlamaBatch::new(512, 1);
@@ -260,7 +268,7 @@ impl Generator for EmbeddedGenerator {
         };
 
         let mut decoder = encoding_rs::UTF_8.new_decoder();
-        let mut text = String::new();
+        let mut filter = StopFilter::new(&request.stop);
         let mut piece = Vec::new();
         let mut ttft_ms = None;
         let mut completion_tokens = 0;
@@ -276,10 +284,13 @@ impl Generator for EmbeddedGenerator {
             vocab.token_to_piece_into(token, &mut piece, false, None);
             let mut decoded = String::with_capacity(piece.len() + 4);
             let _ = decoder.decode_to_string(&piece, &mut decoded, false);
-            if !decoded.is_empty() {
+            let ready = filter.push(&decoded);
+            if !ready.is_empty() {
                 ttft_ms.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1000.0);
-                on_token(&decoded);
-                text.push_str(&decoded);
+                on_token(ready);
+            }
+            if filter.stopped() {
+                break;
             }
             batch.clear();
             batch
@@ -290,6 +301,12 @@ impl Generator for EmbeddedGenerator {
             ctx.decode(&mut batch)
                 .map_err(|e| LlmError::Inference(format!("decode: {e}")))?;
         }
+        let rest = filter.finish();
+        if !rest.is_empty() {
+            ttft_ms.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1000.0);
+            on_token(rest);
+        }
+        let text = filter.into_text();
         let generate_ms = started.elapsed().as_secs_f64() * 1000.0;
         Ok(Generation {
             text,

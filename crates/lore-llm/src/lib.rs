@@ -19,6 +19,7 @@ mod error;
 mod extractive;
 mod openai;
 mod sentences;
+mod stop;
 
 pub use embedded::{EmbeddedConfig, EmbeddedGenerator};
 pub use error::LlmError;
@@ -71,6 +72,8 @@ pub struct GenerateRequest {
     pub max_tokens: usize,
     /// Sampling temperature; 0 means greedy decoding.
     pub temperature: f32,
+    /// Generation ends where one of these appears (it is not part of the answer).
+    pub stop: Vec<String>,
 }
 
 /// Token counts of one call, as reported by the model (or counted locally where the server

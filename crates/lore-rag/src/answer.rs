@@ -274,6 +274,7 @@ impl Engine {
             passages: packed.passages.clone(),
             max_tokens: llm.max_answer_tokens,
             temperature: llm.temperature,
+            stop: template.stop.clone(),
         };
         let gen_start = Instant::now();
         // Time to first token as the caller sees it, whichever generator produced it.

@@ -5,8 +5,8 @@
 //! Retrieval-Augmented LMs with Compression and Selective Augmentation" (there with a trained
 //! selector; here with the embedding model lore already runs). On this machine prompt
 //! processing of SmolLM2-135M runs at ~300 tokens/s on 2 threads, so five whole 256-token
-//! chunks (~1,200 prompt tokens) cost ~4 s before the first token; compressed to 128 tokens
-//! each they cost about half that (docs/benchmarks.md).
+//! chunks (~1,200 prompt tokens) cost ~4 s before the first token; compressed to 96 tokens
+//! each they cost about 60% of that (docs/benchmarks.md).
 
 use lore_core::Hit;
 use lore_embed::Embedder;

@@ -106,7 +106,7 @@ impl Default for LlmConfig {
             embedded_model: SMOLLM2.into(),
             embedded_context: 4096,
             embedded_threads: None,
-            embedded_passage_tokens: 128,
+            embedded_passage_tokens: 96,
             openai: OpenAiConfig::default(),
             fallback: None,
             extractive_fallback: true,

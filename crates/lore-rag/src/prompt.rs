@@ -46,6 +46,9 @@ pub struct PromptTemplate {
     pub user: String,
     /// One context passage, with `{n}`, `{source}`, `{path}`, `{location}`, `{text}`.
     pub block: String,
+    /// Strings that end the answer (an invented next turn), not included in it.
+    #[serde(default)]
+    pub stop: Vec<String>,
 }
 
 impl PromptTemplate {

@@ -312,6 +312,24 @@ fn server_error_is_retried_then_succeeds() {
 }
 
 #[test]
+fn an_invented_next_turn_is_cut_off() {
+    // The default template's stop sequence "\nQuestion:" ends the answer even when the
+    // server ignores the `stop` parameter.
+    let dir = tempfile::tempdir().unwrap();
+    let url = fake(vec![Some(sse(
+        &[
+            "SipHash [1].",
+            "\nQues",
+            "tion: and BTreeMap?",
+            " It uses Ord.",
+        ],
+        true,
+    ))]);
+    let (out, _) = ask_with(&config(dir.path(), &url, "", false));
+    assert_eq!(answer_json(&out)["answer"], "SipHash [1].");
+}
+
+#[test]
 fn retry_after_is_honoured() {
     let dir = tempfile::tempdir().unwrap();
     let url = fake(vec![

@@ -21,6 +21,7 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::stop::StopFilter;
 use crate::{GenerateRequest, Generation, Generator, LlmError, TokenSink, Usage};
 pub use sse::SseReader;
 
@@ -119,6 +120,10 @@ impl Endpoint {
         if self.config.stream {
             body["stream_options"] = json!({"include_usage": true});
         }
+        if !request.stop.is_empty() {
+            // The API takes up to 4; lore also cuts locally, for servers that ignore them.
+            body["stop"] = json!(request.stop.iter().take(4).collect::<Vec<_>>());
+        }
         body
     }
 
@@ -190,19 +195,27 @@ impl Endpoint {
         let body = self.body(request);
         let resp = self.send(&body)?;
         let (text, usage, ttft_ms) = if self.config.stream {
-            self.read_stream(resp, started, on_token, emitted)?
+            self.read_stream(resp, started, &request.stop, on_token, emitted)?
         } else {
             let value: Value = resp.json().map_err(|e| LlmError::Malformed {
                 url: self.url.clone(),
                 message: error_chain(&e),
             })?;
-            let text = value["choices"][0]["message"]["content"]
+            let mut text = value["choices"][0]["message"]["content"]
                 .as_str()
                 .ok_or_else(|| LlmError::Malformed {
                     url: self.url.clone(),
                     message: "no choices[0].message.content".into(),
                 })?
                 .to_string();
+            if let Some(i) = request
+                .stop
+                .iter()
+                .filter_map(|s| text.find(s.as_str()))
+                .min()
+            {
+                text.truncate(i);
+            }
             let ttft_ms = started.elapsed().as_secs_f64() * 1000.0;
             if !text.is_empty() {
                 *emitted = true;
@@ -226,11 +239,12 @@ impl Endpoint {
         &self,
         resp: Response,
         started: Instant,
+        stop: &[String],
         on_token: TokenSink<'_>,
         emitted: &mut bool,
     ) -> Result<(String, Option<Usage>, Option<f64>), LlmError> {
         let mut reader = SseReader::new(BufReader::new(resp));
-        let mut text = String::new();
+        let mut filter = StopFilter::new(stop);
         let mut usage = None;
         let mut ttft_ms = None;
         let mut finished = false;
@@ -277,18 +291,28 @@ impl Endpoint {
             }
             let choice = &chunk["choices"][0];
             if let Some(piece) = choice["delta"]["content"].as_str() {
-                if !piece.is_empty() {
+                let ready = filter.push(piece);
+                if !ready.is_empty() {
                     ttft_ms.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1000.0);
                     *emitted = true;
-                    on_token(piece);
-                    text.push_str(piece);
+                    on_token(ready);
+                }
+                if filter.stopped() {
+                    // The rest of the stream is the invented turn: stop reading it.
+                    break;
                 }
             }
             if choice["finish_reason"].is_string() {
                 finished = true;
             }
         }
-        Ok((text, usage, ttft_ms))
+        let rest = filter.finish();
+        if !rest.is_empty() {
+            ttft_ms.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1000.0);
+            *emitted = true;
+            on_token(rest);
+        }
+        Ok((filter.into_text(), usage, ttft_ms))
     }
 }
 
