@@ -5,11 +5,19 @@ use std::path::PathBuf;
 pub enum LlmError {
     /// The GGUF file is not in the models dir.
     #[error("model file {path} not found; run scripts/setup-models.sh (or point --llm-model at a GGUF file)")]
-    MissingModel { path: PathBuf },
+    MissingModel {
+        /// The file looked for.
+        path: PathBuf,
+    },
 
     /// llama.cpp refused to load the model or create a context.
     #[error("embedded model {path}: {message}")]
-    ModelLoad { path: PathBuf, message: String },
+    ModelLoad {
+        /// The GGUF file.
+        path: PathBuf,
+        /// What llama.cpp reported.
+        message: String,
+    },
 
     /// llama.cpp failed while tokenizing, decoding or sampling.
     #[error("embedded generation failed: {0}")]
@@ -19,29 +27,49 @@ pub enum LlmError {
     /// this only fires when even the bare question does not fit).
     #[error("prompt of {prompt_tokens} tokens does not fit the context window of {context_window} tokens")]
     PromptTooLong {
+        /// Tokens of the rendered prompt.
         prompt_tokens: usize,
+        /// The model's window, tokens.
         context_window: usize,
     },
 
     /// The endpoint could not be reached (refused, DNS, TLS) or did not answer in time.
     #[error("LLM endpoint {url} unreachable: {message}")]
-    Unreachable { url: String, message: String },
+    Unreachable {
+        /// The endpoint.
+        url: String,
+        /// The transport error.
+        message: String,
+    },
 
     /// The endpoint answered with an HTTP error status after all retries.
     #[error("LLM endpoint {url} answered HTTP {status}: {body}")]
     Status {
+        /// The endpoint.
         url: String,
+        /// HTTP status code.
         status: u16,
+        /// The start of the response body.
         body: String,
     },
 
     /// The endpoint stopped answering mid-stream, or the read timeout passed.
     #[error("LLM endpoint {url} stream failed: {message}")]
-    Stream { url: String, message: String },
+    Stream {
+        /// The endpoint.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
 
     /// The endpoint sent something that is not an OpenAI chat completion (bad JSON, bad SSE).
     #[error("LLM endpoint {url} sent a malformed response: {message}")]
-    Malformed { url: String, message: String },
+    Malformed {
+        /// The endpoint.
+        url: String,
+        /// What was wrong with it.
+        message: String,
+    },
 
     /// Configuration is incomplete or contradictory.
     #[error("LLM configuration: {0}")]

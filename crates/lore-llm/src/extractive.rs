@@ -30,6 +30,7 @@ pub struct ExtractiveGenerator {
 }
 
 impl ExtractiveGenerator {
+    /// An answerer that ranks sentences with `embedder` (the engine's chunk embedder).
     pub fn new(embedder: Arc<dyn Embedder>) -> Self {
         ExtractiveGenerator { embedder }
     }

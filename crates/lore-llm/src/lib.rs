@@ -14,6 +14,8 @@
 //! Generators know nothing of retrieval or citations: `lore-rag` builds the prompt and maps
 //! the `[n]` markers back to chunks.
 
+#![warn(missing_docs)]
+
 mod embedded;
 mod error;
 mod extractive;
@@ -32,17 +34,22 @@ use serde::{Deserialize, Serialize};
 /// One message of a chat prompt (OpenAI chat format: role `system`, `user` or `assistant`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
+    /// `system`, `user` or `assistant`.
     pub role: String,
+    /// The message text.
     pub content: String,
 }
 
 impl ChatMessage {
+    /// A system message.
     pub fn system(content: impl Into<String>) -> Self {
         ChatMessage {
             role: "system".into(),
             content: content.into(),
         }
     }
+
+    /// A user message.
     pub fn user(content: impl Into<String>) -> Self {
         ChatMessage {
             role: "user".into(),
@@ -56,6 +63,7 @@ impl ChatMessage {
 pub struct Passage {
     /// The block's number in the prompt, 1-based.
     pub n: usize,
+    /// The passage text as given to the model.
     pub text: String,
 }
 
@@ -80,7 +88,9 @@ pub struct GenerateRequest {
 /// does not report them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
+    /// Tokens of the prompt.
     pub prompt_tokens: usize,
+    /// Tokens generated.
     pub completion_tokens: usize,
 }
 
@@ -94,6 +104,7 @@ pub struct Generation {
     /// The model that answered (GGUF file stem, the server's model name, or the embedding
     /// model for the extractive answerer).
     pub model: String,
+    /// Token counts.
     pub usage: Usage,
     /// Time to first token, ms from the start of the call.
     pub ttft_ms: f64,
