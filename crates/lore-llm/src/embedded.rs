@@ -14,15 +14,17 @@
 
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
 
 use crate::stop::StopFilter;
 use crate::{GenerateRequest, Generation, Generator, LlmError, TokenSink, Usage};
@@ -79,15 +81,18 @@ fn backend() -> Result<&'static LlamaBackend, LlmError> {
         .map_err(|e| LlmError::Inference(format!("llama.cpp backend: {e}")))
 }
 
-/// A GGUF model loaded once and shared; each call gets a fresh context (KV cache).
+/// A GGUF model loaded once, with one context whose KV cache carries over between answers
+/// (the prompt prefix they share is not processed again).
 pub struct EmbeddedGenerator {
     config: EmbeddedConfig,
-    model: Arc<LlamaModel>,
+    /// Lives as long as the process: the context below borrows it.
+    model: &'static LlamaModel,
     template: LlamaChatTemplate,
     name: String,
     context_window: usize,
-    /// One generation at a time: the thread budget above is per generation.
-    busy: Mutex<()>,
+    /// One generation at a time (the thread budget above is per generation); `None` until
+    /// the first answer, or after a failed one.
+    session: Mutex<Option<Session>>,
 }
 
 impl EmbeddedGenerator {
@@ -132,11 +137,13 @@ impl EmbeddedGenerator {
         tracing::debug!(model = %name, context_window, threads = config.threads, "embedded model loaded");
         Ok(EmbeddedGenerator {
             config,
-            model: Arc::new(model),
+            // Generators are made once per engine and kept for its life; a leaked model is
+            // what lets the kept context borrow it.
+            model: Box::leak(Box::new(model)),
             template,
             name,
             context_window,
-            busy: Mutex::new(()),
+            session: Mutex::new(None),
         })
     }
 
@@ -199,10 +206,6 @@ impl Generator for EmbeddedGenerator {
         on_token: TokenSink<'_>,
     ) -> Result<Generation, LlmError> {
         let started = Instant::now();
-        let _busy = self
-            .busy
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let prompt = self.render(request)?;
         let vocab = self.model.vocab();
         // The rendered template already carries BOS where the model wants it.
@@ -215,29 +218,88 @@ impl Generator for EmbeddedGenerator {
         }
         let max_new = request.max_tokens.min(self.context_window - tokens.len());
 
-        // The KV cache is sized for this prompt and answer, not the whole window: allocating
-        // and clearing 4,096 positions per answer costs time the user waits for.
-        let needed = (tokens.len() + max_new + 1).div_ceil(256) * 256;
-        let n_ctx = NonZeroU32::new(needed.min(self.context_window) as u32);
+        let mut slot = self
+            .session
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let result = self.run(&mut slot, request, &tokens, max_new, started, on_token);
+        if result.is_err() {
+            // The KV cache may hold half a decode: start the next answer from scratch.
+            *slot = None;
+        }
+        result
+    }
+}
+
+/// A context kept between answers, and the tokens its KV cache holds (positions 0..len).
+struct Session {
+    ctx: LlamaContext<'static>,
+    tokens: Vec<LlamaToken>,
+}
+
+impl EmbeddedGenerator {
+    fn new_session(&self) -> Result<Session, LlmError> {
         let params = LlamaContextParams::default()
-            .with_n_ctx(n_ctx)
+            .with_n_ctx(NonZeroU32::new(self.context_window as u32))
             .with_n_batch(512)
             .with_n_ubatch(512)
             .with_n_threads(self.config.threads as i32)
             .with_n_threads_batch(self.config.batch_threads as i32);
-        let backend = backend()?;
-        let mut ctx = self
+        let ctx = self
             .model
-            .new_context(backend, params)
+            .new_context(backend()?, params)
             .map_err(|e| LlmError::Inference(e.to_string()))?;
-        tracing::debug!(
-            ms = started.elapsed().as_secs_f64() * 1000.0,
-            "embedded context created"
-        );
+        Ok(Session {
+            ctx,
+            tokens: Vec::new(),
+        })
+    }
+
+    /// Decodes the prompt (reusing the KV cache for the prefix it shares with the previous
+    /// prompt: the system message and the template's head), then generates.
+    fn run(
+        &self,
+        slot: &mut Option<Session>,
+        request: &GenerateRequest,
+        tokens: &[LlamaToken],
+        max_new: usize,
+        started: Instant,
+        on_token: TokenSink<'_>,
+    ) -> Result<Generation, LlmError> {
+        if slot.is_none() {
+            *slot = Some(self.new_session()?);
+        }
+        let session = slot.as_mut().expect("just set");
+        let vocab = self.model.vocab();
+        // Keep the shared prefix, but always decode at least the last prompt token: its
+        // logits start the answer.
+        let mut keep = session
+            .tokens
+            .iter()
+            .zip(tokens)
+            .take_while(|(a, b)| a == b)
+            .count()
+            .min(tokens.len() - 1);
+        if keep < session.tokens.len() {
+            let removed = session
+                .ctx
+                .clear_kv_cache_seq(Some(0), Some(keep as u32), None)
+                .unwrap_or(false);
+            if !removed {
+                // Some caches (sliding-window attention) cannot drop a suffix.
+                session.ctx.clear_kv_cache();
+                keep = 0;
+            }
+        }
+        session.tokens.truncate(keep);
 
         // Prompt processing in batches of n_batch tokens; logits only for the last one.
         let mut batch = LlamaBatch::new(512, 1);
-        for (start, piece) in tokens.chunks(512).enumerate().map(|(i, c)| (i * 512, c)) {
+        for (start, piece) in tokens[keep..]
+            .chunks(512)
+            .enumerate()
+            .map(|(i, c)| (keep + i * 512, c))
+        {
             batch.clear();
             for (offset, token) in piece.iter().enumerate() {
                 let pos = start + offset;
@@ -245,24 +307,30 @@ impl Generator for EmbeddedGenerator {
                     .add(*token, pos as i32, &[0], pos + 1 == tokens.len())
                     .map_err(|e| LlmError::Inference(e.to_string()))?;
             }
-            ctx.decode(&mut batch)
+            session
+                .ctx
+                .decode(&mut batch)
                 .map_err(|e| LlmError::Inference(format!("prompt decode: {e}")))?;
+            session.tokens.extend_from_slice(piece);
         }
         tracing::debug!(
             prompt_tokens = tokens.len(),
+            reused = keep,
             ms = started.elapsed().as_secs_f64() * 1000.0,
             "embedded prompt processed"
         );
+        let ctx = &mut session.ctx;
+        let n_vocab = self.model.n_vocab();
 
         let mut sampler = if request.temperature > 0.0 {
             LlamaSampler::chain_simple([
-                LlamaSampler::penalties(-1, 64, 1.1, 0.0, 0.0),
+                LlamaSampler::penalties(n_vocab, 64, 1.1, 0.0, 0.0),
                 LlamaSampler::temp(request.temperature),
                 LlamaSampler::dist(self.config.seed),
             ])
         } else {
             LlamaSampler::chain_simple([
-                LlamaSampler::penalties(-1, 64, 1.1, 0.0, 0.0),
+                LlamaSampler::penalties(n_vocab, 64, 1.1, 0.0, 0.0),
                 LlamaSampler::greedy(),
             ])
         };
@@ -275,7 +343,7 @@ impl Generator for EmbeddedGenerator {
         let mut pos = tokens.len();
         let mut logits_index = batch.n_tokens() - 1;
         while completion_tokens < max_new {
-            let token = sampler.sample(&ctx, logits_index);
+            let token = sampler.sample(ctx, logits_index);
             if vocab.is_eog(token) {
                 break;
             }
@@ -300,6 +368,7 @@ impl Generator for EmbeddedGenerator {
             logits_index = 0;
             ctx.decode(&mut batch)
                 .map_err(|e| LlmError::Inference(format!("decode: {e}")))?;
+            session.tokens.push(token);
         }
         let rest = filter.finish();
         if !rest.is_empty() {
