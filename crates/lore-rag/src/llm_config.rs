@@ -63,7 +63,7 @@ impl FromStr for GeneratorKind {
 }
 
 /// Answer settings.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LlmConfig {
     /// The generator used when a request names none.
@@ -178,6 +178,17 @@ impl LlmConfig {
         Ok(())
     }
 
+    /// This config with API keys replaced by `"<redacted>"`, for printing.
+    pub fn redacted(&self) -> Self {
+        let mut c = self.clone();
+        for endpoint in std::iter::once(&mut c.openai).chain(c.fallback.as_mut()) {
+            if endpoint.api_key.is_some() {
+                endpoint.api_key = Some("<redacted>".into());
+            }
+        }
+        c
+    }
+
     /// The embedded model's file: `embedded_model` as a path if it names an existing file or
     /// has a directory part, else under `<models_dir>/llm/`.
     pub fn embedded_model_path(&self, models_dir: &Path) -> PathBuf {
@@ -214,6 +225,22 @@ mod tests {
             .unwrap();
         assert_eq!(c.openai.model, "n");
         assert_eq!(c.openai.base_url, "http://a/v1");
+    }
+
+    #[test]
+    fn redacted_hides_keys() {
+        let mut c = LlmConfig::default();
+        c.openai.api_key = Some("sk-secret".into());
+        c.fallback = Some(OpenAiConfig {
+            api_key: Some("sk-2".into()),
+            ..Default::default()
+        });
+        let shown = toml::to_string(&c.redacted()).unwrap();
+        assert!(
+            !shown.contains("sk-") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+        assert_eq!(c.openai.api_key.as_deref(), Some("sk-secret"));
     }
 
     #[test]

@@ -70,12 +70,21 @@ pub enum Command {
     Documents(CollectionJson),
     /// Check that the catalog and both indexes of a collection agree.
     Verify(CollectionJson),
+    /// Print the effective configuration (defaults ← lore.toml ← LORE_* ← flags), secrets redacted.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Evaluate retrieval quality.
     #[command(subcommand)]
     Eval(EvalCommand),
     /// Measure speed.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration as TOML.
+    Show,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,8 +9,8 @@ use lore_index::Store;
 use lore_rag::{Engine, EngineConfig, FileStatus, LlmConfig, SearchRequest};
 
 use crate::cli::{
-    BeirArgs, BenchCommand, BenchEmbedArgs, Cli, Command, DeleteArgs, EvalCommand, Global,
-    IngestArgs, SearchArgs,
+    BeirArgs, BenchCommand, BenchEmbedArgs, Cli, Command, ConfigCommand, DeleteArgs, EvalCommand,
+    Global, IngestArgs, SearchArgs,
 };
 use crate::progress::Progress;
 
@@ -19,6 +19,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Ingest(a) => ingest(g, a),
         Command::Search(a) => search(g, a),
+        Command::Config(ConfigCommand::Show) => config_show(g),
         Command::Ask(a) => crate::ask::ask(g, a),
         Command::Delete(a) => delete(g, a),
         Command::Collections(a) => collections(g, a.json),
@@ -48,6 +49,48 @@ pub(crate) fn engine(g: &Global) -> Result<Engine> {
     config.ingest_batch_chunks = g.ingest_batch.max(1);
     config.llm = llm_config(g)?;
     Ok(Engine::open(config)?)
+}
+
+/// The settings a command would run with. Secrets are redacted.
+fn config_show(g: &Global) -> Result<ExitCode> {
+    #[derive(serde::Serialize)]
+    struct Shown {
+        data_dir: String,
+        models_dir: String,
+        config_file: String,
+        precision: String,
+        threads: Option<usize>,
+        chunk_tokens: usize,
+        chunk_overlap: usize,
+        ingest_batch: usize,
+        llm: LlmConfig,
+    }
+    let (models_dir, how) = lore_core::resolve_models_dir(g.models_dir.as_deref());
+    let config_file = g
+        .config
+        .clone()
+        .unwrap_or_else(|| data_dir(g).join("lore.toml"));
+    let shown = Shown {
+        data_dir: data_dir(g).display().to_string(),
+        models_dir: format!("{} ({how:?})", models_dir.display()),
+        config_file: format!(
+            "{}{}",
+            config_file.display(),
+            if config_file.is_file() {
+                ""
+            } else {
+                " (absent: defaults)"
+            }
+        ),
+        precision: g.precision.as_str().to_string(),
+        threads: g.threads,
+        chunk_tokens: g.chunk_tokens,
+        chunk_overlap: g.chunk_overlap,
+        ingest_batch: g.ingest_batch,
+        llm: llm_config(g)?.redacted(),
+    };
+    print!("{}", toml::to_string(&shown)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `[llm]` of the config file, then `LORE_LLM_*` variables.

@@ -173,3 +173,33 @@ fn bad_questions_are_refused_clearly() {
         assert!(err.contains(expect), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn config_show_prints_the_effective_settings_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("lore.toml");
+    std::fs::write(&cfg, "[llm]\ntop_k = 3\n[llm.openai]\nbase_url = 'http://x/v1'\nmodel = 'm'\napi_key = 'sk-from-file'\n").unwrap();
+    let out = run(lore(data())
+        .args(["config", "show", "--config"])
+        .arg(&cfg)
+        .env("LORE_LLM_MODEL", "from-env"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("top_k = 3") && shown.contains("model = \"from-env\""),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("sk-from-file") && shown.contains("<redacted>"),
+        "{shown}"
+    );
+    // A bad key in the file is named.
+    std::fs::write(&cfg, "[llm]\ntopk = 3\n").unwrap();
+    let out = run(lore(data()).args(["config", "show", "--config"]).arg(&cfg));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("topk"));
+}

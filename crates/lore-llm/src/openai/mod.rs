@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, Response};
 use reqwest::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::stop::StopFilter;
@@ -26,7 +26,7 @@ use crate::{GenerateRequest, Generation, Generator, LlmError, TokenSink, Usage};
 pub use sse::SseReader;
 
 /// One OpenAI-compatible endpoint.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OpenAiConfig {
     /// Base URL up to and including `/v1`, e.g. `http://localhost:8000/v1`.
