@@ -46,6 +46,43 @@ pub struct BeirDoc {
     pub text: String,
 }
 
+impl BeirDoc {
+    /// The document as lore ingests it: the title, and the body as one section.
+    pub fn extracted(&self) -> lore_ingest::Extracted {
+        lore_ingest::Extracted {
+            title: self.title.clone(),
+            sections: vec![lore_ingest::Section {
+                heading: None,
+                page: None,
+                text: self.text.clone(),
+            }],
+        }
+    }
+}
+
+/// Reads a BEIR `corpus.jsonl`, at most `limit` documents from its start.
+///
+/// # Errors
+/// [`BeirError`] naming the file and line at fault.
+pub fn load_corpus(corpus_path: &Path, limit: Option<usize>) -> Result<Vec<BeirDoc>, BeirError> {
+    let mut corpus = Vec::new();
+    for (i, line) in read(corpus_path)?.lines().enumerate() {
+        if limit.is_some_and(|l| corpus.len() >= l) {
+            break;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let doc: BeirDoc = serde_json::from_str(line).map_err(|e| BeirError::Parse {
+            path: corpus_path.to_path_buf(),
+            line: i + 1,
+            message: e.to_string(),
+        })?;
+        corpus.push(doc);
+    }
+    Ok(corpus)
+}
+
 #[derive(Deserialize)]
 struct BeirQuery {
     #[serde(rename = "_id")]
@@ -79,19 +116,7 @@ impl BeirDataset {
     /// # Errors
     /// [`BeirError`] naming the file and line at fault.
     pub fn load(dir: &Path) -> Result<Self, BeirError> {
-        let corpus_path = dir.join("corpus.jsonl");
-        let mut corpus = Vec::new();
-        for (i, line) in read(&corpus_path)?.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let doc: BeirDoc = serde_json::from_str(line).map_err(|e| BeirError::Parse {
-                path: corpus_path.clone(),
-                line: i + 1,
-                message: e.to_string(),
-            })?;
-            corpus.push(doc);
-        }
+        let corpus = load_corpus(&dir.join("corpus.jsonl"), None)?;
         let qrels_path = dir.join("qrels").join("test.tsv");
         let mut qrels: HashMap<String, Qrels> = HashMap::new();
         for (i, line) in read(&qrels_path)?.lines().enumerate() {

@@ -11,6 +11,6 @@ pub use answers::{
     calibrate_grounding, evaluate_answers, read_jsonl, AnswerCase, AnswerReport, GroundingCase,
     GroundingReport,
 };
-pub use beir::{BeirDataset, BeirError};
+pub use beir::{load_corpus, BeirDataset, BeirDoc, BeirError};
 pub use metrics::{mrr_at_k, ndcg_at_k, recall_at_k, Qrels};
 pub use run::{evaluate, percentiles, EvalOptions, Latency, ModeReport};

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use lore_core::SearchMode;
 use lore_index::NewDocument;
-use lore_ingest::{content_hash, Extracted, Section};
+use lore_ingest::content_hash;
 use lore_rag::{Engine, EngineError, IngestEvent, Prepared, SearchRequest};
 use serde::Serialize;
 
@@ -96,15 +96,7 @@ pub fn evaluate(
     let prefix = format!("{}/", data.name);
     let mut prepared = Vec::with_capacity(data.corpus.len());
     for d in &data.corpus {
-        let extracted = Extracted {
-            title: d.title.clone(),
-            sections: vec![Section {
-                heading: None,
-                page: None,
-                text: d.text.clone(),
-            }],
-        };
-        let chunks = engine.chunk(&extracted)?;
+        let chunks = engine.chunk(&d.extracted())?;
         prepared.push(Prepared {
             doc: NewDocument {
                 source: format!("{prefix}{}", d.id),

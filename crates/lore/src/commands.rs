@@ -360,24 +360,13 @@ fn eval_beir(g: &Global, a: BeirArgs) -> Result<ExitCode> {
 
 fn bench_embed(g: &Global, a: BenchEmbedArgs) -> Result<ExitCode> {
     use lore_embed::Embedder;
-    use std::io::{BufRead, Write};
+    use std::io::Write;
     let engine = engine(g)?;
-    let file = std::fs::File::open(&a.corpus)
-        .with_context(|| format!("opening {}", a.corpus.display()))?;
     let mut texts = Vec::new();
-    for line in std::io::BufReader::new(file).lines().take(a.limit) {
-        let v: serde_json::Value = serde_json::from_str(&line?)?;
-        let doc = lore_ingest::Extracted {
-            title: v["title"].as_str().unwrap_or("").to_string(),
-            sections: vec![lore_ingest::Section {
-                heading: None,
-                page: None,
-                text: v["text"].as_str().unwrap_or("").to_string(),
-            }],
-        };
+    for doc in lore_eval::load_corpus(&a.corpus, Some(a.limit))? {
         texts.extend(
             engine
-                .chunk(&doc)?
+                .chunk(&doc.extracted())?
                 .into_iter()
                 .map(|c| (c.index_text, c.token_count)),
         );
