@@ -267,6 +267,34 @@ impl Engine {
         for n in &notices {
             on_event(AnswerEvent::Notice(n));
         }
+        if packed.hits.is_empty() {
+            // Nothing to ground an answer in: a model would answer from memory.
+            let text = format!(
+                "I don't know: no passage in collection `{}` matches the question{}.",
+                req.collection,
+                if req.filters.is_empty() {
+                    ""
+                } else {
+                    " and its filters"
+                }
+            );
+            on_event(AnswerEvent::Token(&text));
+            timings.total = ms(started);
+            timings.ttft = timings.total;
+            return Ok(Answer {
+                answer: text,
+                citations: Vec::new(),
+                context: Vec::new(),
+                generator: generator.kind().to_string(),
+                model: generator.model(),
+                prompt: None,
+                usage: Usage::default(),
+                timings_ms: timings,
+                grounding: None,
+                invented_citations: Vec::new(),
+                notices,
+            });
+        }
 
         let request = GenerateRequest {
             messages: packed.messages.clone(),

@@ -82,7 +82,9 @@ fn print_sources(out: &mut impl Write, a: &Answer) -> Result<()> {
             }
         }
     }
-    if a.citations.is_empty() {
+    if a.context.is_empty() {
+        // Nothing was retrieved: the answer says so, there are no sources to list.
+    } else if a.citations.is_empty() {
         // Not citations: the passages the model was given, and which of them hold the
         // closest sentence to each supported sentence of the answer (the grounding evidence).
         writeln!(out, "\nNo citations. Context given to the model:")?;

@@ -203,3 +203,26 @@ fn config_show_prints_the_effective_settings_without_secrets() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("topk"));
 }
+
+#[test]
+fn no_matching_passage_means_no_generation() {
+    let v = ask(&[
+        "What is Rust?",
+        "--generator",
+        "embedded",
+        "--filter",
+        "domain=nothing-has-this",
+    ]);
+    assert_eq!(
+        v["answer"],
+        "I don't know: no passage in collection `docs` matches the question and its filters."
+    );
+    assert!(
+        v["context"].as_array().unwrap().is_empty()
+            && v["citations"].as_array().unwrap().is_empty()
+    );
+    assert_eq!(
+        v["usage"]["completion_tokens"], 0,
+        "the model was not asked: {v}"
+    );
+}
