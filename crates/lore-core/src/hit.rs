@@ -69,3 +69,36 @@ pub struct Hit {
     /// The chunk text.
     pub text: String,
 }
+
+/// The last component of a source path (`/docs/guide.md` → `guide.md`).
+pub fn source_file_name(source: &str) -> &str {
+    source.rsplit(['/', '\\']).next().unwrap_or(source)
+}
+
+/// Where in its document a passage sits, as shown after its source: ` (page 3)` for a PDF
+/// page, ` (Install > Build)` for a heading path, or empty.
+pub fn location_label(page: Option<u32>, heading: Option<&str>) -> String {
+    match (page, heading) {
+        (Some(page), _) => format!(" (page {page})"),
+        (None, Some(heading)) if !heading.is_empty() => format!(" ({heading})"),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+
+    #[test]
+    fn file_names_and_locations() {
+        assert_eq!(source_file_name("/a/b/guide.md"), "guide.md");
+        assert_eq!(source_file_name("guide.md"), "guide.md");
+        assert_eq!(location_label(Some(3), Some("Intro")), " (page 3)");
+        assert_eq!(
+            location_label(None, Some("Install > Build")),
+            " (Install > Build)"
+        );
+        assert_eq!(location_label(None, Some("")), "");
+        assert_eq!(location_label(None, None), "");
+    }
+}

@@ -9,6 +9,6 @@ pub mod metadata;
 pub mod paths;
 
 pub use filter::{Filter, FilterError, FilterField, FilterSet};
-pub use hit::{Hit, SearchMode};
+pub use hit::{location_label, source_file_name, Hit, SearchMode};
 pub use metadata::Metadata;
 pub use paths::{default_data_dir, default_models_dir, resolve_models_dir, ModelsDirSource};

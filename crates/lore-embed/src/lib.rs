@@ -11,6 +11,7 @@ pub mod pooling;
 
 pub use model_files::{ModelFiles, Precision, SETUP_COMMAND};
 pub use onnx::{OnnxEmbedder, OnnxOptions};
+pub use pooling::cosine_unit;
 
 /// Errors of embedding.
 #[derive(Debug, thiserror::Error)]

@@ -29,6 +29,12 @@ pub fn l2_normalize(v: &mut [f32]) {
     v.iter_mut().for_each(|x| *x /= norm);
 }
 
+/// Cosine similarity of two unit-length vectors (what [`crate::Embedder::embed`] returns):
+/// their dot product.
+pub fn cosine_unit(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

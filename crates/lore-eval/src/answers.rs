@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use lore_core::SearchMode;
+use lore_core::{source_file_name, SearchMode};
 use lore_rag::grounding::{self, GroundingConfig};
 use lore_rag::{AnswerRequest, Engine, EngineError, GeneratorKind, SearchRequest};
 use serde::{Deserialize, Serialize};
@@ -106,10 +106,6 @@ pub struct AnswerReport {
     pub cases: Vec<CaseResult>,
 }
 
-fn file_name(source: &str) -> &str {
-    source.rsplit(['/', '\\']).next().unwrap_or(source)
-}
-
 /// Answers every case with `generator` from `collection` and scores the answers.
 ///
 /// # Errors
@@ -133,7 +129,7 @@ pub fn evaluate_answers(
             req.generator = Some(generator);
             let a = engine.answer(&req, &mut |_| {})?;
             let lower = a.answer.to_lowercase();
-            let in_files = |source: &str| case.files.iter().any(|f| f == file_name(source));
+            let in_files = |source: &str| case.files.iter().any(|f| f == source_file_name(source));
             let r = CaseResult {
                 id: case.id.clone(),
                 fact: case.key.iter().any(|k| lower.contains(&k.to_lowercase())),

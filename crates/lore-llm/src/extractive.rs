@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use lore_embed::Embedder;
+use lore_embed::{cosine_unit, Embedder};
 
 use crate::sentences::split_sentences;
 use crate::{GenerateRequest, Generation, Generator, LlmError, TokenSink, Usage};
@@ -94,7 +94,7 @@ impl Generator for ExtractiveGenerator {
         let mut scored: Vec<(f32, usize)> = vectors[1..]
             .iter()
             .enumerate()
-            .map(|(i, v)| (v.iter().zip(question).map(|(a, b)| a * b).sum::<f32>(), i))
+            .map(|(i, v)| (cosine_unit(v, question), i))
             .filter(|(score, _)| *score >= MIN_SIMILARITY)
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));

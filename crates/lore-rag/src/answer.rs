@@ -4,7 +4,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Instant;
 
-use lore_core::{Filter, Hit, SearchMode};
+use lore_core::{location_label, Filter, Hit, SearchMode};
 use lore_embed::Embedder;
 use lore_llm::{
     EmbeddedConfig, EmbeddedGenerator, ExtractiveGenerator, GenerateRequest, Generation, Generator,
@@ -98,12 +98,11 @@ impl Citation {
 
     /// `source (page 3)` or `source (Install > Build)`.
     pub fn label(&self) -> String {
-        let hit_like = (self.page, self.heading.as_deref());
-        match hit_like {
-            (Some(p), _) => format!("{} (page {p})", self.source),
-            (None, Some(h)) if !h.is_empty() => format!("{} ({h})", self.source),
-            _ => self.source.clone(),
-        }
+        format!(
+            "{}{}",
+            self.source,
+            location_label(self.page, self.heading.as_deref())
+        )
     }
 }
 

@@ -9,7 +9,7 @@
 //! each they cost about 60% of that (docs/benchmarks.md).
 
 use lore_core::Hit;
-use lore_embed::Embedder;
+use lore_embed::{cosine_unit, Embedder};
 use lore_llm::{split_sentences, Generator};
 
 use crate::EngineError;
@@ -42,10 +42,7 @@ pub fn compress(
     texts.extend(sentences.iter().map(|(_, s)| s.as_str()));
     let vectors = lore_embed::embed_truncating(embedder, &texts)?;
     let q = &vectors[0];
-    let scores: Vec<f32> = vectors[1..]
-        .iter()
-        .map(|v| v.iter().zip(q).map(|(a, b)| a * b).sum())
-        .collect();
+    let scores: Vec<f32> = vectors[1..].iter().map(|v| cosine_unit(v, q)).collect();
 
     for (i, hit) in out.iter_mut().enumerate() {
         let idx: Vec<usize> = (0..sentences.len())

@@ -15,7 +15,7 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use lore_embed::Embedder;
+use lore_embed::{cosine_unit, Embedder};
 use lore_llm::split_sentences;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -264,7 +264,7 @@ pub fn check(
         let (similarity, closest) = context_vecs
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.iter().zip(v).map(|(a, b)| a * b).sum::<f32>(), i))
+            .map(|(i, c)| (cosine_unit(c, v), i))
             .fold((0.0f32, None), |best, (sim, i)| {
                 if sim > best.0 {
                     (sim, Some(i))

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use lore_core::Hit;
+use lore_core::{location_label, source_file_name, Hit};
 use lore_llm::{ChatMessage, Generator, Passage};
 use serde::Deserialize;
 
@@ -78,8 +78,12 @@ impl PromptTemplate {
         self.block
             .replace("{n}", &n.to_string())
             .replace("{path}", &hit.source)
-            .replace("{source}", file_name(&hit.source))
-            .replace("{location}", &location(hit))
+            // The file name tells passages apart at a fraction of a full path's tokens.
+            .replace("{source}", source_file_name(&hit.source))
+            .replace(
+                "{location}",
+                &location_label(hit.page, hit.heading.as_deref()),
+            )
             .replace("{text}", hit.text.trim())
     }
 
@@ -93,21 +97,6 @@ impl PromptTemplate {
             ChatMessage::system(self.system.clone()),
             ChatMessage::user(user),
         ]
-    }
-}
-
-/// The last component of a source path: what the model needs to tell passages apart,
-/// at a fraction of a full path's tokens.
-fn file_name(source: &str) -> &str {
-    source.rsplit(['/', '\\']).next().unwrap_or(source)
-}
-
-/// ` (page 3)`, ` (Install > Build)`, or empty.
-pub fn location(hit: &Hit) -> String {
-    match (&hit.page, &hit.heading) {
-        (Some(page), _) => format!(" (page {page})"),
-        (None, Some(heading)) if !heading.is_empty() => format!(" ({heading})"),
-        _ => String::new(),
     }
 }
 
