@@ -143,11 +143,9 @@ pub fn evaluate_answers(
             let t = &a.timings_ms;
             ttft.push(t.ttft);
             total.push(t.total);
-            // Decode time: the generator's call after its first token.
-            let first = t.ttft - (t.retrieve + t.prompt);
-            if a.usage.completion_tokens > 1 && t.generate > first {
-                tokens += a.usage.completion_tokens - 1;
-                decode_s += (t.generate - first) / 1e3;
+            if let Some((n, secs)) = a.decode_sample() {
+                tokens += n;
+                decode_s += secs;
             }
             model = a.model;
             results.push(r);

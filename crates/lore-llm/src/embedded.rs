@@ -338,7 +338,6 @@ impl EmbeddedGenerator {
         let mut decoder = encoding_rs::UTF_8.new_decoder();
         let mut filter = StopFilter::new(&request.stop);
         let mut piece = Vec::new();
-        let mut ttft_ms = None;
         let mut completion_tokens = 0;
         let mut pos = tokens.len();
         let mut logits_index = batch.n_tokens() - 1;
@@ -354,7 +353,6 @@ impl EmbeddedGenerator {
             let _ = decoder.decode_to_string(&piece, &mut decoded, false);
             let ready = filter.push(&decoded);
             if !ready.is_empty() {
-                ttft_ms.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1000.0);
                 on_token(ready);
             }
             if filter.stopped() {
@@ -372,11 +370,9 @@ impl EmbeddedGenerator {
         }
         let rest = filter.finish();
         if !rest.is_empty() {
-            ttft_ms.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1000.0);
             on_token(rest);
         }
         let text = filter.into_text();
-        let generate_ms = started.elapsed().as_secs_f64() * 1000.0;
         Ok(Generation {
             text,
             generator: "embedded",
@@ -385,8 +381,6 @@ impl EmbeddedGenerator {
                 prompt_tokens: tokens.len(),
                 completion_tokens,
             },
-            ttft_ms: ttft_ms.unwrap_or(generate_ms),
-            generate_ms,
             notice: None,
         })
     }

@@ -4,7 +4,6 @@
 //! quotation, so it cannot invent a fact; it can only pick the wrong sentence.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use lore_embed::{cosine_unit, Embedder};
 
@@ -71,7 +70,6 @@ impl Generator for ExtractiveGenerator {
         request: &GenerateRequest,
         on_token: TokenSink<'_>,
     ) -> Result<Generation, LlmError> {
-        let started = Instant::now();
         // (passage number, sentence, order in the context) for each candidate sentence.
         let mut candidates: Vec<(usize, String)> = Vec::new();
         for passage in &request.passages {
@@ -115,15 +113,12 @@ impl Generator for ExtractiveGenerator {
             on_token(&piece);
             text.push_str(&piece);
         }
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
         Ok(Generation {
             text,
             generator: "extractive",
             model: self.model(),
             // No LLM ran: no tokens to count or pay for.
             usage: Usage::default(),
-            ttft_ms: ms,
-            generate_ms: ms,
             notice: None,
         })
     }

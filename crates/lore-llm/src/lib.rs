@@ -106,10 +106,6 @@ pub struct Generation {
     pub model: String,
     /// Token counts.
     pub usage: Usage,
-    /// Time to first token, ms from the start of the call.
-    pub ttft_ms: f64,
-    /// Whole call, ms.
-    pub generate_ms: f64,
     /// A notice for the user (the fallback provider answered, say), if any.
     pub notice: Option<String>,
 }

@@ -117,6 +117,9 @@ pub struct AnswerTimings {
     pub ttft: f64,
     /// The generator's call (including a fallback's).
     pub generate: f64,
+    /// From the first generated token to the end of the generator's call: the decode phase
+    /// whose speed is tokens per second.
+    pub decode: f64,
     /// Citation parsing and mapping.
     pub cite: f64,
     /// The grounding check.
@@ -129,6 +132,15 @@ impl AnswerTimings {
     /// lore's own time around the generator: everything but `generate` and `grounding`.
     pub fn overhead(&self) -> f64 {
         self.total - self.generate - self.grounding
+    }
+}
+
+impl Answer {
+    /// Tokens generated after the first one and the seconds they took, for tokens-per-second
+    /// figures summed over many answers; `None` when fewer than two tokens were generated.
+    pub fn decode_sample(&self) -> Option<(usize, f64)> {
+        let tokens = self.usage.completion_tokens.checked_sub(1)?;
+        (tokens > 0 && self.timings_ms.decode > 0.0).then(|| (tokens, self.timings_ms.decode / 1e3))
     }
 }
 
@@ -343,13 +355,11 @@ impl Engine {
             notice,
             ..
         } = generation;
-        timings.generate = ms(gen_start);
-        timings.ttft = first_token
-            .get()
-            .unwrap_or_else(Instant::now)
-            .duration_since(started)
-            .as_secs_f64()
-            * 1e3;
+        let gen_end = Instant::now();
+        timings.generate = gen_end.duration_since(gen_start).as_secs_f64() * 1e3;
+        let first = first_token.get().unwrap_or(gen_end);
+        timings.ttft = first.duration_since(started).as_secs_f64() * 1e3;
+        timings.decode = gen_end.duration_since(first).as_secs_f64() * 1e3;
         if let Some(n) = notice {
             on_event(AnswerEvent::Notice(&n));
             notices.push(n);

@@ -139,10 +139,9 @@ pub fn bench_answer(g: &Global, a: BenchAnswerArgs) -> Result<ExitCode> {
         ]) {
             v.push(x);
         }
-        let first = t.ttft - (t.retrieve + t.prompt);
-        if ans.usage.completion_tokens > 1 && t.generate > first {
-            tokens += ans.usage.completion_tokens - 1;
-            decode_s += (t.generate - first) / 1e3;
+        if let Some((n, secs)) = ans.decode_sample() {
+            tokens += n;
+            decode_s += secs;
         }
         generator = ans.generator;
         model = ans.model;

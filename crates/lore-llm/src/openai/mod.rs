@@ -14,7 +14,7 @@ mod sse;
 
 use std::io::BufReader;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
 use reqwest::StatusCode;
@@ -191,46 +191,36 @@ impl Endpoint {
         on_token: TokenSink<'_>,
         emitted: &mut bool,
     ) -> Result<Generation, LlmError> {
-        let started = Instant::now();
         let body = self.body(request);
         let resp = self.send(&body)?;
-        let (text, usage, ttft_ms) = if self.config.stream {
-            self.read_stream(resp, started, &request.stop, on_token, emitted)?
+        let (text, usage) = if self.config.stream {
+            self.read_stream(resp, &request.stop, on_token, emitted)?
         } else {
             let value: Value = resp.json().map_err(|e| LlmError::Malformed {
                 url: self.url.clone(),
                 message: error_chain(&e),
             })?;
-            let mut text = value["choices"][0]["message"]["content"]
+            let content = value["choices"][0]["message"]["content"]
                 .as_str()
                 .ok_or_else(|| LlmError::Malformed {
                     url: self.url.clone(),
                     message: "no choices[0].message.content".into(),
-                })?
-                .to_string();
-            if let Some(i) = request
-                .stop
-                .iter()
-                .filter_map(|s| text.find(s.as_str()))
-                .min()
-            {
-                text.truncate(i);
-            }
-            let ttft_ms = started.elapsed().as_secs_f64() * 1000.0;
+                })?;
+            // Servers that ignore `stop` are cut here, as in the stream.
+            let mut filter = StopFilter::new(&request.stop);
+            filter.push(content);
+            let text = filter.into_text();
             if !text.is_empty() {
                 *emitted = true;
                 on_token(&text);
             }
-            (text, parse_usage(&value), Some(ttft_ms))
+            (text, parse_usage(&value))
         };
-        let generate_ms = started.elapsed().as_secs_f64() * 1000.0;
         Ok(Generation {
             text,
             generator: "openai",
             model: self.config.model.clone(),
             usage: usage.unwrap_or_default(),
-            ttft_ms: ttft_ms.unwrap_or(generate_ms),
-            generate_ms,
             notice: None,
         })
     }
@@ -238,15 +228,13 @@ impl Endpoint {
     fn read_stream(
         &self,
         resp: Response,
-        started: Instant,
         stop: &[String],
         on_token: TokenSink<'_>,
         emitted: &mut bool,
-    ) -> Result<(String, Option<Usage>, Option<f64>), LlmError> {
+    ) -> Result<(String, Option<Usage>), LlmError> {
         let mut reader = SseReader::new(BufReader::new(resp));
         let mut filter = StopFilter::new(stop);
         let mut usage = None;
-        let mut ttft_ms = None;
         let mut finished = false;
         loop {
             let data = reader.next_data().map_err(|e| LlmError::Stream {
@@ -293,7 +281,6 @@ impl Endpoint {
             if let Some(piece) = choice["delta"]["content"].as_str() {
                 let ready = filter.push(piece);
                 if !ready.is_empty() {
-                    ttft_ms.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1000.0);
                     *emitted = true;
                     on_token(ready);
                 }
@@ -308,11 +295,10 @@ impl Endpoint {
         }
         let rest = filter.finish();
         if !rest.is_empty() {
-            ttft_ms.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1000.0);
             *emitted = true;
             on_token(rest);
         }
-        Ok((filter.into_text(), usage, ttft_ms))
+        Ok((filter.into_text(), usage))
     }
 }
 
