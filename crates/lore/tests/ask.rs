@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{json, lore, run};
+use common::{assert_streamed_with_sources, json, lore, run, stdout_ok};
 use serde_json::Value;
 
 fn data() -> &'static Path {
@@ -99,16 +99,7 @@ fn embedded_answer_streams_to_the_terminal_with_sources() {
         "--generator",
         "embedded",
     ]));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("Sources:") || stdout.contains("Context given to the model:"),
-        "{stdout}"
-    );
+    let stdout = assert_streamed_with_sources(&out);
     assert!(stdout.contains("httpd-bind.html"), "{stdout}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("embedded SmolLM2-135M-Instruct.Q4_1"));
 }
@@ -183,12 +174,7 @@ fn config_show_prints_the_effective_settings_without_secrets() {
         .args(["config", "show", "--config"])
         .arg(&cfg)
         .env("LORE_LLM_MODEL", "from-env"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let shown = String::from_utf8_lossy(&out.stdout);
+    let shown = stdout_ok(&out);
     assert!(
         shown.contains("top_k = 3") && shown.contains("model = \"from-env\""),
         "{shown}"

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{lore, run};
+use common::{assert_streamed_with_sources, lore, run, stdout_ok};
 use serde_json::Value;
 
 const QUESTION: &str = "Which hashing function does Rust's HashMap use by default?";
@@ -59,12 +59,7 @@ fn ask_with(config: &Path) -> (std::process::Output, Duration) {
 }
 
 fn answer_json(out: &std::process::Output) -> Value {
-    assert!(
-        out.status.success(),
-        "lore failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON answer")
+    serde_json::from_str(&stdout_ok(out)).expect("JSON answer")
 }
 
 // ---- a real server -------------------------------------------------------------------------
@@ -192,16 +187,7 @@ fn real_server_streaming_and_not() {
     let out = run(lore(data())
         .args(["ask", QUESTION, "-c", "docs", "--config"])
         .arg(&cfg));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("Sources:") || stdout.contains("Context given to the model:"),
-        "{stdout}"
-    );
+    assert_streamed_with_sources(&out);
 }
 
 // ---- injected faults ----------------------------------------------------------------------

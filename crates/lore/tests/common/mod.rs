@@ -49,6 +49,27 @@ pub fn run(c: &mut Command) -> Output {
     c.output().expect("run lore")
 }
 
+/// Asserts `out` is a success and returns its stdout.
+pub fn stdout_ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "lore failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Asserts a streamed `lore ask` succeeded and listed its sources (cited ones, or the
+/// context when nothing was cited); returns stdout.
+pub fn assert_streamed_with_sources(out: &Output) -> String {
+    let stdout = stdout_ok(out);
+    assert!(
+        stdout.contains("Sources:") || stdout.contains("Context given to the model:"),
+        "{stdout}"
+    );
+    stdout
+}
+
 /// Runs, asserts success, and parses stdout as JSON.
 pub fn json(c: &mut Command) -> Value {
     let out = run(c);
