@@ -184,9 +184,7 @@ impl Engine {
         let llm = &self.config.llm;
         let g: Arc<dyn Generator> = match kind {
             GeneratorKind::Embedded => {
-                let (models_dir, _) =
-                    lore_core::resolve_models_dir(self.config.models_dir.as_deref());
-                let mut config = EmbeddedConfig::new(llm.embedded_model_path(&models_dir));
+                let mut config = EmbeddedConfig::new(llm.embedded_model_path(&self.models_dir));
                 config.context_window = llm.embedded_context;
                 if let Some(t) = llm.embedded_threads {
                     config.threads = t.max(1);

@@ -1,6 +1,7 @@
 //! Engine construction and errors.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use lore_core::resolve_models_dir;
@@ -36,6 +37,8 @@ pub struct Engine {
     pub(crate) embedder: Arc<OnnxEmbedder>,
     pub(crate) chunker: Chunker,
     pub(crate) config: EngineConfig,
+    /// The models dir as resolved at open (flag → `LORE_MODELS_DIR` → default).
+    pub(crate) models_dir: PathBuf,
     pub(crate) prompts: PromptLibrary,
     /// Generators loaded so far (a GGUF model loads on first use).
     pub(crate) generators: HashMap<GeneratorKind, Arc<dyn lore_llm::Generator>>,
@@ -71,6 +74,7 @@ impl Engine {
             embedder: Arc::new(embedder),
             chunker,
             config,
+            models_dir,
             prompts,
             generators: HashMap::new(),
         })
