@@ -1,7 +1,9 @@
 # Two commands do all set-up on a fresh machine (see README.md):
 #   make demo   install system packages and models, build, ingest this repository's docs,
 #               answer a question with citations on the embedded model
-#   make test   the same set-up plus llama.cpp's server (for the openai tests), every test
+#   make test   the same set-up plus llama.cpp's server (for the openai tests), every test:
+#               cargo's, then HTTP clients against `lore serve` (OpenAI SDK, schemathesis,
+#               the web UI in headless Chromium)
 # Builds share a target dir outside the clone so repeated runs are incremental.
 
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/lore-target
@@ -12,7 +14,7 @@ LORE = $(CARGO_TARGET_DIR)/debug/lore --data-dir $(DEMO_DATA)
 QUESTION ?= What happens when the LLM endpoint is unreachable?
 DOCS ?= ../shared/data/docs
 
-.PHONY: demo test system models llama-server build eval eval-answers bench-embed
+.PHONY: demo test system models llama-server build eval eval-answers bench-embed serve bench-serve
 
 system:
 	scripts/setup-system.sh
@@ -32,6 +34,7 @@ demo: models build
 
 test: system models llama-server
 	cargo test --workspace
+	tests/http/run.sh
 
 eval: models build
 	$(LORE) eval beir ../shared/data/beir/scifact --mode all
@@ -42,3 +45,11 @@ eval-answers: models build
 
 bench-embed: models build
 	bench/embed_throughput.sh
+
+serve: models build
+	$(LORE) serve
+
+# Load test of POST /v1/search on SciFact (ingest it first with `make eval`): wrk from
+# Debian, 100 connections, 30 s.
+bench-serve: build
+	bench/serve_load.sh

@@ -6,7 +6,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// Which retrieval legs a search runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SearchMode {
     /// Lexical only: BM25 (Robertson & Zaragoza 2009) over the chunk text.
@@ -50,7 +52,7 @@ impl FromStr for SearchMode {
 }
 
 /// One retrieved chunk, as returned by search (and printed by `lore search --json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Hit {
     /// Catalog id of the document the chunk belongs to.
     pub document_id: i64,

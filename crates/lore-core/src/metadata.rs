@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 /// Metadata attached to a document and inherited by all of its chunks.
 ///
 /// Every field is optional; filters on a missing field never match.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Metadata {
     /// Knowledge domain, e.g. `hr`, `engineering`.
     pub domain: Option<String>,

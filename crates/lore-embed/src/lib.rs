@@ -9,8 +9,11 @@ pub mod model_files;
 pub mod onnx;
 pub mod pooling;
 
+pub mod batch;
+
+pub use batch::Batcher;
 pub use model_files::{ModelFiles, Precision, SETUP_COMMAND};
-pub use onnx::{OnnxEmbedder, OnnxOptions};
+pub use onnx::{OnnxEmbedder, OnnxOptions, DIM};
 pub use pooling::cosine_unit;
 
 /// Errors of embedding.

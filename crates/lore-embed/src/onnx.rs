@@ -13,7 +13,8 @@ use crate::pooling::mean_pool_normalize;
 use crate::{EmbedError, Embedder, ModelFiles, Result};
 
 /// Hidden size of all-MiniLM-L6-v2.
-const DIM: usize = 384;
+/// Embedding dimension of all-MiniLM-L6-v2.
+pub const DIM: usize = 384;
 /// sentence-transformers' `max_seq_length` for the model (its `sentence_bert_config.json`).
 const MAX_TOKENS: usize = 256;
 

@@ -25,6 +25,50 @@ pub struct AnnIndex {
     index: Index,
     dim: usize,
     dir: PathBuf,
+    slots: Slots,
+}
+
+/// Searches one index runs at once. usearch keeps a search context per concurrent caller
+/// and fails a search when all are taken ("Reserve capacity ahead of searches!"); it
+/// reserves as many as the machine has cores unless told otherwise.
+pub const SEARCH_SLOTS: usize = 64;
+
+/// A counting semaphore over usearch's search contexts: a caller beyond
+/// [`SEARCH_SLOTS`] waits instead of failing.
+struct Slots {
+    free: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+impl Slots {
+    fn new() -> Self {
+        Slots {
+            free: std::sync::Mutex::new(SEARCH_SLOTS),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce() -> T) -> T {
+        let unpoison = std::sync::PoisonError::into_inner;
+        {
+            let mut free = self.free.lock().unwrap_or_else(unpoison);
+            while *free == 0 {
+                free = self.freed.wait(free).unwrap_or_else(unpoison);
+            }
+            *free -= 1;
+        }
+        let out = f();
+        *self.free.lock().unwrap_or_else(unpoison) += 1;
+        self.freed.notify_one();
+        out
+    }
+}
+
+/// Grows `index` to hold `capacity` vectors with [`SEARCH_SLOTS`] search contexts.
+fn reserve(index: &Index, capacity: usize) -> Result<()> {
+    index
+        .reserve_capacity_and_threads(capacity, SEARCH_SLOTS)
+        .map_err(ann_err)
 }
 
 fn ann_err(e: impl std::fmt::Display) -> IndexError {
@@ -78,11 +122,13 @@ impl AnnIndex {
             match index.load(p) {
                 Ok(()) if index.dimensions() == dim => {
                     index.change_expansion_search(ef_search);
+                    reserve(&index, index.size().max(1024))?;
                     return Ok((
                         AnnIndex {
                             index,
                             dim,
                             dir: dir.to_path_buf(),
+                            slots: Slots::new(),
                         },
                         seq,
                     ));
@@ -96,11 +142,13 @@ impl AnnIndex {
             }
         }
         let index = Index::new(&options(dim, ef_search)).map_err(ann_err)?;
+        reserve(&index, 1024)?;
         Ok((
             AnnIndex {
                 index,
                 dim,
                 dir: dir.to_path_buf(),
+                slots: Slots::new(),
             },
             0,
         ))
@@ -128,9 +176,7 @@ impl AnnIndex {
     pub fn add(&mut self, items: &[(i64, &[f32])]) -> Result<()> {
         let needed = self.index.size() + items.len();
         if needed > self.index.capacity() {
-            self.index
-                .reserve(needed.max(self.index.capacity() * 2).max(1024))
-                .map_err(ann_err)?;
+            reserve(&self.index, needed.max(self.index.capacity() * 2).max(1024))?;
         }
         for (id, v) in items {
             if v.len() != self.dim {
@@ -183,11 +229,13 @@ impl AnnIndex {
         if self.index.size() == 0 || k == 0 {
             return Ok(Vec::new());
         }
-        let matches = match allow {
-            None => self.index.search(query, k),
-            Some(pred) => self.index.filtered_search(query, k, |key| pred(key as i64)),
-        }
-        .map_err(ann_err)?;
+        let matches = self
+            .slots
+            .with(|| match allow {
+                None => self.index.search(query, k),
+                Some(pred) => self.index.filtered_search(query, k, |key| pred(key as i64)),
+            })
+            .map_err(ann_err)?;
         Ok(matches
             .keys
             .iter()

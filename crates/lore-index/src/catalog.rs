@@ -6,6 +6,8 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lore_core::{FilterField, FilterSet, Hit, Metadata};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
 
 use crate::Result;
@@ -58,6 +60,10 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 CREATE INDEX IF NOT EXISTS chunks_collection ON chunks(collection_id);
+CREATE TABLE IF NOT EXISTS collection_defaults (
+    collection_id INTEGER PRIMARY KEY REFERENCES collections(id) ON DELETE CASCADE,
+    metadata TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS changes (
     seq           INTEGER PRIMARY KEY AUTOINCREMENT,
     collection_id INTEGER NOT NULL,
@@ -186,7 +192,9 @@ pub struct Change {
 
 /// The SQLite catalog.
 pub struct Catalog {
-    conn: Connection,
+    // A mutex makes the catalog `Sync` so the server's readers share it; writers hold
+    // `&mut self` and reach the connection without locking.
+    conn: Mutex<Connection>,
 }
 
 fn now_ms() -> i64 {
@@ -216,6 +224,15 @@ fn parse_ids(s: &str) -> Vec<i64> {
 }
 
 impl Catalog {
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions roll back).
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn conn_mut(&mut self) -> &mut Connection {
+        self.conn.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Opens (creating if needed) the catalog at `path`.
     ///
     /// # Errors
@@ -227,7 +244,9 @@ impl Catalog {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Catalog { conn })
+        Ok(Catalog {
+            conn: Mutex::new(conn),
+        })
     }
 
     /// `PRAGMA integrity_check` result: `ok` when the file is sound.
@@ -236,7 +255,7 @@ impl Catalog {
     /// SQLite errors.
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self
-            .conn
+            .conn()
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
@@ -257,7 +276,7 @@ impl Catalog {
     /// SQLite errors.
     pub fn collection(&self, name: &str) -> Result<Option<CollectionInfo>> {
         Ok(self
-            .conn
+            .conn()
             .query_row(
                 "SELECT id, name, model_id, dim, version, pruned_upto FROM collections WHERE name = ?1",
                 [name],
@@ -271,7 +290,8 @@ impl Catalog {
     /// # Errors
     /// SQLite errors.
     pub fn collections(&self) -> Result<Vec<CollectionInfo>> {
-        let mut stmt = self.conn.prepare(
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
             "SELECT id, name, model_id, dim, version, pruned_upto FROM collections ORDER BY name",
         )?;
         let rows = stmt
@@ -290,7 +310,7 @@ impl Catalog {
         model_id: &str,
         dim: usize,
     ) -> Result<CollectionInfo> {
-        self.conn.execute(
+        self.conn().execute(
             "INSERT INTO collections (name, model_id, dim, created_ms) VALUES (?1, ?2, ?3, ?4)",
             params![name, model_id, dim as i64, now_ms()],
         )?;
@@ -303,9 +323,13 @@ impl Catalog {
     /// # Errors
     /// SQLite errors.
     pub fn delete_collection(&mut self, id: i64) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn_mut().transaction()?;
         tx.execute("DELETE FROM changes WHERE collection_id = ?1", [id])?;
         tx.execute("DELETE FROM chunks WHERE collection_id = ?1", [id])?;
+        tx.execute(
+            "DELETE FROM collection_defaults WHERE collection_id = ?1",
+            [id],
+        )?;
         tx.execute("DELETE FROM collections WHERE id = ?1", [id])?;
         tx.commit()?;
         Ok(())
@@ -316,12 +340,12 @@ impl Catalog {
     /// # Errors
     /// SQLite errors.
     pub fn counts(&self, collection_id: i64) -> Result<(u64, u64)> {
-        let docs: i64 = self.conn.query_row(
+        let docs: i64 = self.conn().query_row(
             "SELECT COUNT(*) FROM documents WHERE collection_id = ?1",
             [collection_id],
             |r| r.get(0),
         )?;
-        let chunks: i64 = self.conn.query_row(
+        let chunks: i64 = self.conn().query_row(
             "SELECT COUNT(*) FROM chunks WHERE collection_id = ?1",
             [collection_id],
             |r| r.get(0),
@@ -334,7 +358,7 @@ impl Catalog {
     /// # Errors
     /// SQLite errors.
     pub fn document(&self, collection_id: i64, source: &str) -> Result<Option<DocumentInfo>> {
-        let mut docs = self.documents_where(collection_id, Some(source))?;
+        let mut docs = self.documents_where(collection_id, DocWhere::Source(source))?;
         Ok(docs.pop())
     }
 
@@ -343,23 +367,109 @@ impl Catalog {
     /// # Errors
     /// SQLite errors.
     pub fn documents(&self, collection_id: i64) -> Result<Vec<DocumentInfo>> {
-        self.documents_where(collection_id, None)
+        self.documents_where(collection_id, DocWhere::All)
+    }
+
+    /// Total size in bytes of the collection's documents (as uploaded or read).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn document_bytes(&self, collection_id: i64) -> Result<u64> {
+        let bytes: i64 = self.conn().query_row(
+            "SELECT COALESCE(SUM(bytes), 0) FROM documents WHERE collection_id = ?1",
+            [collection_id],
+            |r| r.get(0),
+        )?;
+        Ok(bytes as u64)
+    }
+
+    /// Metadata applied to documents added without their own (per field; tags are merged).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn collection_defaults(&self, collection_id: i64) -> Result<Metadata> {
+        let json: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT metadata FROM collection_defaults WHERE collection_id = ?1",
+                [collection_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(json
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default())
+    }
+
+    /// Sets the collection's metadata defaults.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn set_collection_defaults(
+        &mut self,
+        collection_id: i64,
+        defaults: &Metadata,
+    ) -> Result<()> {
+        let json = serde_json::to_string(defaults).unwrap_or_else(|_| "{}".into());
+        self.conn_mut().execute(
+            "INSERT INTO collection_defaults (collection_id, metadata) VALUES (?1, ?2)
+             ON CONFLICT(collection_id) DO UPDATE SET metadata = excluded.metadata",
+            params![collection_id, json],
+        )?;
+        Ok(())
+    }
+
+    /// One page of a collection's documents, ordered by source: `(page, total)`.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn documents_page(
+        &self,
+        collection_id: i64,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<DocumentInfo>, u64)> {
+        let total = self.counts(collection_id)?.0;
+        let page = self.documents_where(collection_id, DocWhere::Page { offset, limit })?;
+        Ok((page, total))
+    }
+
+    /// The document with catalog id `id` in the collection.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn document_by_id(&self, collection_id: i64, id: i64) -> Result<Option<DocumentInfo>> {
+        Ok(self.documents_where(collection_id, DocWhere::Id(id))?.pop())
     }
 
     fn documents_where(
         &self,
         collection_id: i64,
-        source: Option<&str>,
+        which: DocWhere<'_>,
     ) -> Result<Vec<DocumentInfo>> {
-        let mut stmt = self.conn.prepare(
+        let (source, id, limit, offset) = match which {
+            DocWhere::All => (None, None, -1, 0),
+            DocWhere::Source(s) => (Some(s), None, -1, 0),
+            DocWhere::Id(id) => (None, Some(id), -1, 0),
+            DocWhere::Page { offset, limit } => (
+                None,
+                None,
+                i64::try_from(limit).unwrap_or(i64::MAX),
+                i64::try_from(offset).unwrap_or(i64::MAX),
+            ),
+        };
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
             "SELECT d.id, d.source, d.title, d.format, d.content_hash, d.bytes, d.version,
                     d.domain, d.department, d.doc_type,
                     (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.id),
                     (SELECT json_group_array(tag) FROM document_tags t WHERE t.document_id = d.id)
-             FROM documents d WHERE d.collection_id = ?1 AND (?2 IS NULL OR d.source = ?2) ORDER BY d.source",
+             FROM documents d WHERE d.collection_id = ?1 AND (?2 IS NULL OR d.source = ?2)
+                AND (?3 IS NULL OR d.id = ?3)
+             ORDER BY d.source LIMIT ?4 OFFSET ?5",
         )?;
         let rows = stmt
-            .query_map(params![collection_id, source], |r| {
+            .query_map(params![collection_id, source, id, limit, offset], |r| {
                 let tags: String = r.get(11)?;
                 Ok(DocumentInfo {
                     id: r.get(0)?,
@@ -394,7 +504,7 @@ impl Catalog {
         doc: &NewDocument,
         chunks: &[NewChunk],
     ) -> Result<WriteOutcome> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn_mut().transaction()?;
         let existing: Option<(i64, i64)> = tx
             .query_row(
                 "SELECT id, version FROM documents WHERE collection_id = ?1 AND source = ?2",
@@ -492,7 +602,7 @@ impl Catalog {
         collection_id: i64,
         source: &str,
     ) -> Result<Option<WriteOutcome>> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn_mut().transaction()?;
         let id: Option<i64> = tx
             .query_row(
                 "SELECT id FROM documents WHERE collection_id = ?1 AND source = ?2",
@@ -521,12 +631,12 @@ impl Catalog {
     /// # Errors
     /// SQLite errors.
     pub fn last_seq(&self, collection_id: i64) -> Result<u64> {
-        let seq: Option<i64> = self.conn.query_row(
+        let seq: Option<i64> = self.conn().query_row(
             "SELECT MAX(seq) FROM changes WHERE collection_id = ?1",
             [collection_id],
             |r| r.get(0),
         )?;
-        let pruned: i64 = self.conn.query_row(
+        let pruned: i64 = self.conn().query_row(
             "SELECT pruned_upto FROM collections WHERE id = ?1",
             [collection_id],
             |r| r.get(0),
@@ -539,9 +649,8 @@ impl Catalog {
     /// # Errors
     /// SQLite errors.
     pub fn changes_since(&self, collection_id: i64, seq: u64) -> Result<Vec<Change>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT seq, removed, added FROM changes WHERE collection_id = ?1 AND seq > ?2 ORDER BY seq")?;
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT seq, removed, added FROM changes WHERE collection_id = ?1 AND seq > ?2 ORDER BY seq")?;
         let rows = stmt
             .query_map(params![collection_id, seq as i64], |r| {
                 Ok(Change {
@@ -559,7 +668,7 @@ impl Catalog {
     /// # Errors
     /// SQLite errors.
     pub fn prune_changes(&mut self, collection_id: i64, seq: u64) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn_mut().transaction()?;
         tx.execute(
             "DELETE FROM changes WHERE collection_id = ?1 AND seq <= ?2",
             params![collection_id, seq as i64],
@@ -583,7 +692,8 @@ impl Catalog {
                 "{CHUNK_RECORD_SELECT} WHERE c.id IN ({})",
                 placeholders(batch.len())
             );
-            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(params_from_iter(batch), chunk_record_from_row)?;
             for r in rows {
                 out.push(r?);
@@ -606,7 +716,8 @@ impl Catalog {
         let mut last = 0i64;
         loop {
             let sql = format!("{CHUNK_RECORD_SELECT} WHERE c.collection_id = ?1 AND c.id > ?2 ORDER BY c.id LIMIT ?3");
-            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt
                 .query_map(
                     params![collection_id, last, batch as i64],
@@ -642,7 +753,8 @@ impl Catalog {
             sql.push_str(&clause);
             args.extend(values.iter().cloned());
         }
-        let mut stmt = self.conn.prepare(&sql)?;
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&sql)?;
         let ids = stmt
             .query_map(params_from_iter(args), |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<i64>>>()?;
@@ -662,7 +774,8 @@ impl Catalog {
                  FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN ({})",
                 placeholders(batch.len())
             );
-            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(params_from_iter(batch.iter().map(|(id, _)| id)), |r| {
                 Ok(Hit {
                     chunk_id: r.get(0)?,
@@ -707,6 +820,14 @@ fn chunk_record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChunkRecord>
             tags: serde_json::from_str(&tags).unwrap_or_default(),
         },
     })
+}
+
+/// Which documents [`Catalog::documents_where`] selects.
+enum DocWhere<'a> {
+    All,
+    Source(&'a str),
+    Id(i64),
+    Page { offset: u64, limit: u64 },
 }
 
 fn placeholders(n: usize) -> String {

@@ -44,6 +44,9 @@ pub enum IndexError {
         /// Dimension expected.
         want: usize,
     },
+    /// A search before [`crate::Store::load`] opened the collection's indexes.
+    #[error("indexes of collection `{0}` are not loaded")]
+    NotLoaded(String),
     /// Another process holds the data dir.
     #[error("data dir {0} is locked by another lore process")]
     Locked(String),

@@ -415,17 +415,37 @@ impl Store {
         Ok(())
     }
 
+    /// Opens a collection's indexes (repairing them from the catalog if they lag), so that
+    /// the searches, which take `&self`, can run concurrently. A no-op when already open.
+    ///
+    /// # Errors
+    /// Index and catalog errors.
+    pub fn load(&mut self, collection: &CollectionInfo) -> Result<()> {
+        self.indexes(collection).map(|_| ())
+    }
+
+    /// Whether a collection's indexes are open.
+    pub fn is_loaded(&self, collection: &CollectionInfo) -> bool {
+        self.indexes.contains_key(&collection.id)
+    }
+
+    fn loaded(&self, collection: &CollectionInfo) -> Result<&Indexes> {
+        self.indexes
+            .get(&collection.id)
+            .ok_or_else(|| IndexError::NotLoaded(collection.name.clone()))
+    }
+
     /// BM25 leg: top `params.k` chunks for `query` among those passing the filters.
     ///
     /// # Errors
-    /// Index errors.
+    /// [`IndexError::NotLoaded`] before [`Store::load`]; index errors.
     pub fn search_bm25(
-        &mut self,
+        &self,
         collection: &CollectionInfo,
         query: &str,
         params: &SearchParams,
     ) -> Result<Vec<(i64, f32)>> {
-        let idx = self.indexes(collection)?;
+        let idx = self.loaded(collection)?;
         idx.bm25.search(query, &params.filters, params.k)
     }
 
@@ -437,7 +457,7 @@ impl Store {
     /// # Errors
     /// [`IndexError::Dimension`]; index errors.
     pub fn search_dense(
-        &mut self,
+        &self,
         collection: &CollectionInfo,
         vector: &[f32],
         params: &SearchParams,
@@ -449,7 +469,7 @@ impl Store {
             });
         }
         let exact_max = self.options.exact_scan_max;
-        let idx = self.indexes(collection)?;
+        let idx = self.loaded(collection)?;
         if params.filters.is_empty() {
             return Ok((idx.ann.search(vector, params.k, None)?, DenseStrategy::Hnsw));
         }
@@ -474,6 +494,29 @@ impl Store {
     /// Catalog errors.
     pub fn hits(&self, scored: &[(i64, f32)]) -> Result<Vec<Hit>> {
         self.catalog.hits(scored)
+    }
+
+    /// Sets the metadata that documents of `collection` get when they carry none.
+    ///
+    /// # Errors
+    /// Catalog errors.
+    pub fn set_collection_defaults(
+        &mut self,
+        collection: &CollectionInfo,
+        defaults: &lore_core::Metadata,
+    ) -> Result<()> {
+        self.catalog
+            .set_collection_defaults(collection.id, defaults)
+    }
+
+    /// [`Store::index_counts`] for a collection already loaded (`&self`, for health checks).
+    ///
+    /// # Errors
+    /// [`IndexError::NotLoaded`]; catalog errors.
+    pub fn loaded_counts(&self, collection: &CollectionInfo) -> Result<(u64, u64, u64)> {
+        let (_, chunks) = self.catalog.counts(collection.id)?;
+        let idx = self.loaded(collection)?;
+        Ok((chunks, idx.bm25.len(), idx.ann.len() as u64))
     }
 
     /// Consistency of a collection: `(catalog chunks, BM25 docs, vectors)`; all three are

@@ -86,7 +86,7 @@ pub struct GenerateRequest {
 
 /// Token counts of one call, as reported by the model (or counted locally where the server
 /// does not report them).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Usage {
     /// Tokens of the prompt.
     pub prompt_tokens: usize,
@@ -123,6 +123,15 @@ pub trait Generator: Send + Sync {
 
     /// The model's context window, tokens (prompt plus answer).
     fn context_window(&self) -> usize;
+
+    /// Checks the generator can serve (for health checks): a remote endpoint is asked
+    /// for its model list. Returns what was checked.
+    ///
+    /// # Errors
+    /// The endpoint's failure.
+    fn probe(&self) -> Result<String, LlmError> {
+        Ok(format!("{} {}", self.kind(), self.model()))
+    }
 
     /// Tokens `text` takes in this model's prompt. Embedded: exact (the GGUF's own
     /// tokenizer); openai: the configured `tokenizer.json` if any, else a conservative

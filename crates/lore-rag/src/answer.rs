@@ -65,7 +65,7 @@ pub enum AnswerEvent<'a> {
 }
 
 /// A passage of the answer's context, cited or not.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Citation {
     /// Its `[n]` in the prompt.
     pub n: usize,
@@ -79,12 +79,15 @@ pub struct Citation {
     pub page: Option<u32>,
     /// Heading path (`Install > Build`), if any.
     pub heading: Option<String>,
+    /// Retrieval score of the passage (RRF score in hybrid mode; higher is better).
+    pub score: f32,
     /// The chunk's text, as given to the model.
     pub text: String,
 }
 
 impl Citation {
-    fn new(n: usize, hit: &Hit) -> Self {
+    /// The passage `[n]` made from a retrieval hit.
+    pub fn new(n: usize, hit: &Hit) -> Self {
         Citation {
             n,
             document_id: hit.document_id,
@@ -92,6 +95,7 @@ impl Citation {
             source: hit.source.clone(),
             page: hit.page,
             heading: hit.heading.clone(),
+            score: hit.score,
             text: hit.text.clone(),
         }
     }
@@ -107,7 +111,7 @@ impl Citation {
 }
 
 /// Stage timings of one answer, ms.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct AnswerTimings {
     /// Query embedding and hybrid search.
     pub retrieve: f64,
@@ -145,7 +149,7 @@ impl Answer {
 }
 
 /// An answer (the JSON of `lore ask --json`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Answer {
     /// The answer text: invented markers removed, grounding action applied.
     pub answer: String,
@@ -177,8 +181,13 @@ impl Engine {
     ///
     /// # Errors
     /// [`EngineError::Llm`]: a missing GGUF file, bad endpoint configuration.
-    pub fn generator(&mut self, kind: GeneratorKind) -> Result<Arc<dyn Generator>, EngineError> {
-        if let Some(g) = self.generators.get(&kind) {
+    pub fn generator(&self, kind: GeneratorKind) -> Result<Arc<dyn Generator>, EngineError> {
+        // Held while loading, so two first requests do not load a GGUF model twice.
+        let mut generators = self
+            .generators
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(g) = generators.get(&kind) {
             return Ok(g.clone());
         }
         let llm = &self.config.llm;
@@ -200,8 +209,20 @@ impl Engine {
                 Arc::new(ExtractiveGenerator::new(embedder))
             }
         };
-        self.generators.insert(kind, g.clone());
+        generators.insert(kind, g.clone());
         Ok(g)
+    }
+
+    /// Probes the default generator for a health check (loading it if needed): what was
+    /// checked, or why it fails.
+    ///
+    /// # Errors
+    /// The failure as text.
+    pub fn probe_generator(&self) -> Result<String, String> {
+        let g = self
+            .generator(self.config.llm.generator)
+            .map_err(|e| e.to_string())?;
+        g.probe().map_err(|e| e.to_string())
     }
 
     /// Answers a question from a collection, streaming events to `on_event`.
@@ -212,6 +233,20 @@ impl Engine {
     /// and the extractive fallback is off (or failed too).
     pub fn answer(
         &mut self,
+        req: &AnswerRequest,
+        on_event: &mut dyn FnMut(AnswerEvent<'_>),
+    ) -> Result<Answer, EngineError> {
+        self.load(&req.collection)?;
+        self.answer_loaded(req, on_event)
+    }
+
+    /// [`Engine::answer`] for a collection already [`Engine::load`]ed; concurrent callers
+    /// share the engine (generation itself is serialized by each generator as it needs).
+    ///
+    /// # Errors
+    /// As [`Engine::answer`].
+    pub fn answer_loaded(
+        &self,
         req: &AnswerRequest,
         on_event: &mut dyn FnMut(AnswerEvent<'_>),
     ) -> Result<Answer, EngineError> {
@@ -240,7 +275,7 @@ impl Engine {
         search.top_k = req.top_k.unwrap_or(llm.top_k);
         search.mode = req.mode;
         search.filters = req.filters.clone();
-        let hits = self.search(&search)?.hits;
+        let hits = self.search_loaded(&search)?.hits;
         timings.retrieve = ms(started);
 
         let t = Instant::now();

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use lore_core::resolve_models_dir;
 use lore_embed::{Embedder, ModelFiles, OnnxEmbedder, OnnxOptions};
@@ -31,7 +31,9 @@ pub enum EngineError {
     Llm(#[from] lore_llm::LlmError),
 }
 
-/// The engine: store, embedding model and chunker.
+/// The engine: store, embedding model and chunker. `Sync`: a server shares it behind a
+/// read-write lock, searching and answering under the read side ([`Engine::search_loaded`],
+/// [`Engine::answer_loaded`]) and writing under the write side.
 pub struct Engine {
     pub(crate) store: Store,
     pub(crate) embedder: Arc<OnnxEmbedder>,
@@ -40,8 +42,10 @@ pub struct Engine {
     /// The models dir as resolved at open (flag → `LORE_MODELS_DIR` → default).
     pub(crate) models_dir: PathBuf,
     pub(crate) prompts: PromptLibrary,
+    /// Concurrent query embeddings share inferences (a server's searches).
+    pub(crate) query_batcher: lore_embed::Batcher,
     /// Generators loaded so far (a GGUF model loads on first use).
-    pub(crate) generators: HashMap<GeneratorKind, Arc<dyn lore_llm::Generator>>,
+    pub(crate) generators: Mutex<HashMap<GeneratorKind, Arc<dyn lore_llm::Generator>>>,
 }
 
 impl Engine {
@@ -76,13 +80,19 @@ impl Engine {
             config,
             models_dir,
             prompts,
-            generators: HashMap::new(),
+            query_batcher: lore_embed::Batcher::new(),
+            generators: Mutex::new(HashMap::new()),
         })
     }
 
     /// The store (collections, documents, consistency checks).
     pub fn store(&mut self) -> &mut Store {
         &mut self.store
+    }
+
+    /// The store, read-only (listing collections and documents while others search).
+    pub fn store_ref(&self) -> &Store {
+        &self.store
     }
 
     /// The embedding model.
@@ -117,5 +127,14 @@ impl Engine {
         let deleted = self.store.delete_document(&info, &source)?.is_some();
         self.store.flush()?;
         Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn engine_is_send_and_sync() {
+        fn assert_sync<T: Send + Sync>() {}
+        assert_sync::<super::Engine>();
     }
 }

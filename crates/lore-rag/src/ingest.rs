@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::{Engine, EngineError};
 
 /// What happened to one file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum FileStatus {
     /// New document stored.
@@ -36,7 +36,7 @@ pub enum FileStatus {
 }
 
 /// Outcome for one file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FileReport {
     /// Source path (as given, `.` components removed).
     pub source: String,
@@ -105,11 +105,7 @@ impl Engine {
         progress: &mut dyn FnMut(IngestEvent),
     ) -> Result<IngestReport, EngineError> {
         let start = Instant::now();
-        let info = self.store.ensure_collection(
-            collection,
-            &self.embedder.model_id(),
-            self.embedder.dim(),
-        )?;
+        let info = self.ensure_collection(collection)?;
         let files = walk_paths(paths);
         progress(IngestEvent::Found(files.len()));
         let mut report = IngestReport::default();
@@ -163,11 +159,7 @@ impl Engine {
         progress: &mut dyn FnMut(IngestEvent),
     ) -> Result<IngestReport, EngineError> {
         let start = Instant::now();
-        let info = self.store.ensure_collection(
-            collection,
-            &self.embedder.model_id(),
-            self.embedder.dim(),
-        )?;
+        let info = self.ensure_collection(collection)?;
         progress(IngestEvent::Found(docs.len()));
         let mut report = IngestReport::default();
         let mut pending = Vec::new();
@@ -214,25 +206,42 @@ impl Engine {
     ) -> Result<Option<Prepared>, String> {
         let source = normalize_source(path);
         let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-        let hash = content_hash(&bytes);
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or(&source);
+        self.prepare_bytes(info, &source, name, &bytes, metadata)
+    }
+
+    /// Hashes, parses and chunks one file's bytes (an upload, or a file read from disk) to
+    /// be stored as `source`; `name` (its file name) helps format detection. `Ok(None)` when
+    /// the stored document has the same content hash and metadata.
+    ///
+    /// # Errors
+    /// The reason, for the per-file report: unsupported or corrupt format, no text.
+    pub fn prepare_bytes(
+        &self,
+        info: &CollectionInfo,
+        source: &str,
+        name: &str,
+        bytes: &[u8],
+        metadata: &Metadata,
+    ) -> Result<Option<Prepared>, String> {
+        let hash = content_hash(bytes);
         let existing = self
             .store
-            .document(info, &source)
+            .document(info, source)
             .map_err(|e| e.to_string())?;
         if let Some(old) = &existing {
             if old.content_hash == hash && &old.metadata == metadata {
                 return Ok(None);
             }
         }
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or(&source);
-        let (format, extracted) = parse(name, &bytes).map_err(|e| e.to_string())?;
+        let (format, extracted) = parse(name, bytes).map_err(|e| e.to_string())?;
         let chunks = self.chunker.chunk(&extracted).map_err(|e| e.to_string())?;
         if chunks.is_empty() {
             return Err(format!("no text to index in {format}"));
         }
         Ok(Some(Prepared {
             doc: NewDocument {
-                source,
+                source: source.to_string(),
                 title: extracted.title,
                 format: format.as_str().to_string(),
                 content_hash: hash,
@@ -242,6 +251,75 @@ impl Engine {
             chunks,
             replaces: existing.is_some(),
         }))
+    }
+
+    /// The collection `name`, created (for this engine's embedding model) if absent.
+    ///
+    /// # Errors
+    /// [`EngineError::Index`]: invalid name, a collection built with another model.
+    pub fn ensure_collection(&mut self, name: &str) -> Result<CollectionInfo, EngineError> {
+        Ok(self
+            .store
+            .ensure_collection(name, &self.embedder.model_id(), self.embedder.dim())?)
+    }
+
+    /// Embeds the chunks of `docs` in one batch: one 384-d vector per chunk, in order. Takes
+    /// `&self` so a server embeds an upload while searches go on.
+    ///
+    /// # Errors
+    /// [`EngineError::Embed`].
+    pub fn embed_prepared(&self, docs: &[Prepared]) -> Result<Vec<Vec<f32>>, EngineError> {
+        let texts: Vec<&str> = docs
+            .iter()
+            .flat_map(|d| d.chunks.iter().map(|c| c.index_text.as_str()))
+            .collect();
+        Ok(self.embedder.embed(&texts)?)
+    }
+
+    /// Writes one prepared document with its chunk vectors (from
+    /// [`Engine::embed_prepared`]) in one catalog transaction and applies it to both
+    /// indexes; the caller flushes.
+    ///
+    /// # Errors
+    /// [`EngineError::Index`].
+    pub fn write_embedded(
+        &mut self,
+        info: &CollectionInfo,
+        doc: Prepared,
+        vectors: &mut dyn Iterator<Item = Vec<f32>>,
+    ) -> Result<FileReport, EngineError> {
+        let chunks: Vec<NewChunk> = doc
+            .chunks
+            .iter()
+            .map(|c| NewChunk {
+                ordinal: c.ordinal,
+                text: c.text.clone(),
+                index_text: c.index_text.clone(),
+                page: c.page,
+                heading: c.heading.clone(),
+                token_count: c.token_count,
+                embedding: vectors.next().unwrap_or_default(),
+            })
+            .collect();
+        self.store.write_document(info, &doc.doc, &chunks)?;
+        let n = chunks.len();
+        let status = if doc.replaces {
+            FileStatus::Updated { chunks: n }
+        } else {
+            FileStatus::Added { chunks: n }
+        };
+        Ok(FileReport {
+            source: doc.doc.source,
+            status,
+        })
+    }
+
+    /// Makes every write so far durable in both indexes.
+    ///
+    /// # Errors
+    /// [`EngineError::Index`].
+    pub fn flush(&mut self) -> Result<(), EngineError> {
+        Ok(self.store.flush()?)
     }
 
     /// Embeds the chunks of `docs` together, then writes each document in its own
@@ -256,40 +334,15 @@ impl Engine {
         if docs.is_empty() {
             return Ok(());
         }
-        let texts: Vec<&str> = docs
-            .iter()
-            .flat_map(|d| d.chunks.iter().map(|c| c.index_text.as_str()))
-            .collect();
         let t = Instant::now();
-        let mut vectors = self.embedder.embed(&texts)?.into_iter();
+        let mut vectors = self.embed_prepared(&docs)?.into_iter();
         report.embed_ms += t.elapsed().as_secs_f64() * 1e3;
         let before = report.chunks / self.config.flush_every_chunks.max(1);
         for d in docs {
-            let chunks: Vec<NewChunk> = d
-                .chunks
-                .iter()
-                .map(|c| NewChunk {
-                    ordinal: c.ordinal,
-                    text: c.text.clone(),
-                    index_text: c.index_text.clone(),
-                    page: c.page,
-                    heading: c.heading.clone(),
-                    token_count: c.token_count,
-                    embedding: vectors.next().unwrap_or_default(),
-                })
-                .collect();
-            self.store.write_document(info, &d.doc, &chunks)?;
-            report.chunks += chunks.len();
-            let n = chunks.len();
-            let status = if d.replaces {
-                FileStatus::Updated { chunks: n }
-            } else {
-                FileStatus::Added { chunks: n }
-            };
-            let r = FileReport {
-                source: d.doc.source,
-                status,
-            };
+            let r = self.write_embedded(info, d, &mut vectors)?;
+            if let FileStatus::Added { chunks } | FileStatus::Updated { chunks } = r.status {
+                report.chunks += chunks;
+            }
             progress(IngestEvent::File(r.clone()));
             report.files.push(r);
         }

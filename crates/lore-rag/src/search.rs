@@ -43,7 +43,7 @@ impl SearchRequest {
 }
 
 /// Stage timings of one search, in milliseconds.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Timings {
     /// Query embedding.
     pub embed: f64,
@@ -85,6 +85,27 @@ impl Engine {
     /// [`EngineError::InvalidRequest`] for an empty query or `top_k` out of range;
     /// [`EngineError::Index`] for an unknown collection.
     pub fn search(&mut self, req: &SearchRequest) -> Result<SearchResponse, EngineError> {
+        self.load(&req.collection)?;
+        self.search_loaded(req)
+    }
+
+    /// Opens the indexes of `collection` so that [`Engine::search_loaded`] and
+    /// [`Engine::answer_loaded`] (`&self`, callable from many threads) can serve it.
+    ///
+    /// # Errors
+    /// [`EngineError::Index`]: unknown collection, unreadable indexes.
+    pub fn load(&mut self, collection: &str) -> Result<lore_index::CollectionInfo, EngineError> {
+        let info = self.store.collection(collection)?;
+        self.store.load(&info)?;
+        Ok(info)
+    }
+
+    /// [`Engine::search`] for a collection already [`Engine::load`]ed; concurrent callers
+    /// share the engine.
+    ///
+    /// # Errors
+    /// As [`Engine::search`]; `IndexError::NotLoaded` before [`Engine::load`].
+    pub fn search_loaded(&self, req: &SearchRequest) -> Result<SearchResponse, EngineError> {
         let start = Instant::now();
         if req.query.trim().is_empty() {
             return Err(EngineError::InvalidRequest("query is empty".into()));
@@ -149,13 +170,13 @@ impl Engine {
     }
 
     /// Embeds a query (384-d, unit length). A query over the model's 256 tokens is embedded
-    /// from its start (the BM25 leg still reads all of it).
+    /// from its start (the BM25 leg still reads all of it). Queries embedded at the same
+    /// time from several threads share one inference ([`lore_embed::Batcher`]).
     ///
     /// # Errors
     /// [`EngineError::Embed`] (runtime failures).
     pub fn embed_query(&self, query: &str) -> Result<Vec<f32>, EngineError> {
-        let mut v = lore_embed::embed_truncating(self.embedder.as_ref(), &[query])?;
-        Ok(v.pop().unwrap_or_default())
+        Ok(self.query_batcher.embed(self.embedder.as_ref(), query)?)
     }
 }
 

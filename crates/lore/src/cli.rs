@@ -79,6 +79,29 @@ pub enum Command {
     /// Measure speed.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Serve the HTTP API, the OpenAI-compatible endpoints and the web UI.
+    Serve(ServeArgs),
+    /// Print the OpenAPI description of the HTTP API (as served at /openapi.json).
+    Openapi,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0: a free port, printed at start-up).
+    #[arg(long, env = "LORE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// Collection used when a request names none, and by the model id `lore`.
+    #[arg(long, env = "LORE_DEFAULT_COLLECTION", default_value = "default")]
+    pub default_collection: String,
+    /// Longest time to a response's headers, seconds (streams may run on).
+    #[arg(long, env = "LORE_REQUEST_TIMEOUT", default_value_t = 120)]
+    pub request_timeout: u64,
+    /// Largest request body (uploads included), MiB.
+    #[arg(long, env = "LORE_MAX_BODY_MB", default_value_t = 64)]
+    pub max_body_mb: usize,
+    /// How long an upload waits for its ingest job before answering 202 with the job, ms.
+    #[arg(long, env = "LORE_UPLOAD_WAIT_MS", default_value_t = 10_000)]
+    pub upload_wait_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]

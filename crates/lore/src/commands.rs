@@ -30,6 +30,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench(BenchCommand::Answer(a)) => crate::answer_eval::bench_answer(g, a),
         Command::Eval(EvalCommand::Answers(a)) => crate::answer_eval::eval_answers(g, a),
         Command::Eval(EvalCommand::Grounding(a)) => crate::answer_eval::eval_grounding(g, a),
+        Command::Serve(a) => crate::serve::serve(g, &a),
+        Command::Openapi => {
+            println!("{}", lore_server::openapi::spec_pretty());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -5,6 +5,7 @@ mod ask;
 mod cli;
 mod commands;
 mod progress;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -13,7 +14,9 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("LORE_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(if cli.global.verbose {
+        // A server logs each request; a command only what goes wrong.
+        let serving = matches!(cli.command, cli::Command::Serve(_));
+        tracing_subscriber::EnvFilter::new(if cli.global.verbose || serving {
             "info,pdf_extract=error,lopdf=error"
         } else {
             "warn,pdf_extract=error,lopdf=error"

@@ -374,6 +374,27 @@ impl OpenAiGenerator {
 }
 
 impl Generator for OpenAiGenerator {
+    fn probe(&self) -> Result<String, LlmError> {
+        let ep = &self.primary;
+        let url = format!("{}/models", ep.config.base_url.trim_end_matches('/'));
+        let mut req = ep.client.get(&url).timeout(Duration::from_secs(2));
+        if let Some(key) = &ep.config.api_key {
+            req = req.bearer_auth(key);
+        }
+        let resp = req.send().map_err(|e| LlmError::Unreachable {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        if !resp.status().is_success() {
+            return Err(LlmError::Status {
+                url,
+                status: resp.status().as_u16(),
+                body: String::new(),
+            });
+        }
+        Ok(format!("GET {url}: {}", resp.status()))
+    }
+
     fn kind(&self) -> &'static str {
         "openai"
     }

@@ -1,0 +1,189 @@
+// lore web UI: plain JavaScript against the REST API (no framework, no CDN).
+"use strict";
+const $ = (id) => document.getElementById(id);
+const state = { collection: null };
+
+async function api(path, options = {}) {
+  const res = await fetch(path, options);
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok && res.status !== 202) {
+    throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
+  }
+  return body;
+}
+
+async function loadCollections(select) {
+  const { collections } = await api("/v1/collections");
+  const sel = $("collection");
+  sel.innerHTML = "";
+  for (const c of collections) {
+    const o = document.createElement("option");
+    o.value = c.name;
+    o.textContent = `${c.name} (${c.documents} documents, ${c.chunks} chunks)`;
+    sel.appendChild(o);
+  }
+  if (select) sel.value = select;
+  state.collection = sel.value || null;
+  $("coll-status").textContent = collections.length ? "" : "No collection yet: create one.";
+}
+
+$("collection").addEventListener("change", (e) => { state.collection = e.target.value; });
+
+$("create").addEventListener("click", async () => {
+  const name = $("new-collection").value.trim();
+  if (!name) return;
+  try {
+    await api("/v1/collections", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name }),
+    });
+    $("new-collection").value = "";
+    await loadCollections(name);
+    $("coll-status").textContent = `Created ${name}.`;
+  } catch (err) { $("coll-status").textContent = err.message; }
+});
+
+// Upload: one request per file, so each has its own progress bar and result.
+function uploadFile(file) {
+  const li = document.createElement("li");
+  const name = document.createElement("span");
+  name.textContent = file.name;
+  const bar = document.createElement("progress");
+  bar.max = 100; bar.value = 0;
+  bar.setAttribute("aria-label", `upload of ${file.name}`);
+  const status = document.createElement("span");
+  status.textContent = "uploading";
+  li.append(name, bar, status);
+  $("uploads").appendChild(li);
+  if (!state.collection) { status.textContent = "pick or create a collection first"; status.className = "err"; return Promise.resolve(); }
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const domain = $("up-domain").value.trim();
+  if (domain) form.append("domain", domain);
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/v1/collections/${encodeURIComponent(state.collection)}/documents`);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = Math.round(50 * e.loaded / e.total); };
+    xhr.onload = async () => {
+      let body = {};
+      try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+      if (xhr.status >= 400) {
+        status.textContent = body.error ? body.error.message : `HTTP ${xhr.status}`;
+        status.className = "err"; bar.value = 100; resolve(); return;
+      }
+      status.textContent = "ingesting";
+      bar.value = 50;
+      let job = body;
+      while (job.status === "queued" || job.status === "running") {
+        await new Promise((r) => setTimeout(r, 500));
+        job = await api(`/v1/jobs/${job.id}`).catch(() => ({ status: "failed", error: "job lost" }));
+      }
+      bar.value = 100;
+      const f = (job.files || [])[0] || {};
+      if (job.status === "done" && f.status !== "failed") {
+        status.textContent = `${f.status}: ${f.chunks} chunks`; status.className = "ok";
+      } else {
+        status.textContent = f.error || job.error || "failed"; status.className = "err";
+      }
+      resolve();
+    };
+    xhr.onerror = () => { status.textContent = "network error"; status.className = "err"; resolve(); };
+    xhr.send(form);
+  });
+}
+
+async function uploadAll(files) {
+  for (const f of files) await uploadFile(f);
+  await loadCollections(state.collection);
+}
+
+const drop = $("drop");
+drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); uploadAll([...e.dataTransfer.files]); });
+drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("files").click(); } });
+$("files").addEventListener("change", (e) => { uploadAll([...e.target.files]); e.target.value = ""; });
+
+// Ask: POST /v1/answer with stream=true, read the SSE events from the response body.
+function showSources(citations) {
+  const ol = $("sources");
+  ol.innerHTML = "";
+  for (const c of citations) {
+    const li = document.createElement("li");
+    li.value = c.n;
+    const where = c.page ? ` (page ${c.page})` : c.heading ? ` (${c.heading})` : "";
+    const label = document.createElement("strong");
+    label.textContent = `${c.source}${where}`;
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = "passage";
+    const quote = document.createElement("blockquote");
+    quote.textContent = c.text;
+    details.append(summary, quote);
+    li.append(label, details);
+    ol.appendChild(li);
+  }
+  if (!citations.length) ol.innerHTML = "<li>No citations.</li>";
+}
+
+function handleEvent(name, data) {
+  if (name === "token") $("answer").textContent += data.text;
+  else if (name === "retrieval") showSources(data.passages);
+  else if (name === "notice") $("meta").textContent = data.message;
+  else if (name === "citations") { if (data.citations.length) showSources(data.citations); }
+  else if (name === "done") {
+    $("answer").textContent = data.answer;
+    const t = data.timings_ms;
+    $("meta").textContent = `${data.generator} · first token ${Math.round(t.ttft)} ms · total ${Math.round(t.total)} ms`;
+  } else if (name === "error") $("meta").textContent = `${data.error.code}: ${data.error.message}`;
+}
+
+$("ask-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const q = $("question").value.trim();
+  if (!q || !state.collection) return;
+  $("answer-box").hidden = false;
+  $("answer").textContent = ""; $("meta").textContent = ""; $("sources").innerHTML = "";
+  $("ask").disabled = true;
+  const domain = $("domain").value.trim();
+  try {
+    const res = await fetch("/v1/answer", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ query: q, collection: state.collection, stream: true, filters: domain ? [`domain=${domain}`] : [] }),
+    });
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      throw new Error(body.error ? body.error.message : `HTTP ${res.status}`);
+    }
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buf = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += decoder.decode(value, { stream: true });
+      let i;
+      while ((i = buf.indexOf("\n\n")) >= 0) {
+        const block = buf.slice(0, i); buf = buf.slice(i + 2);
+        let name = "message"; const data = [];
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event:")) name = line.slice(6).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+        }
+        if (data.length) handleEvent(name, JSON.parse(data.join("\n")));
+      }
+    }
+  } catch (err) {
+    $("meta").textContent = err.message;
+  } finally {
+    $("ask").disabled = false;
+  }
+});
+
+$("copy").addEventListener("click", async () => {
+  const text = $("answer").textContent;
+  try { await navigator.clipboard.writeText(text); $("copy").textContent = "Copied"; }
+  catch (_) { $("copy").textContent = "Copy failed"; }
+  setTimeout(() => { $("copy").textContent = "Copy answer"; }, 1500);
+});
+
+loadCollections().catch((err) => { $("coll-status").textContent = err.message; });

@@ -1,0 +1,59 @@
+//! A JSON body extractor whose rejections use lore's error shape (axum's own answer in
+//! plain text).
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// `Json<T>` with errors as [`ApiError`]: `unsupported_media_type` (415) without a JSON
+/// content type, `payload_too_large` (413) past the body limit, `invalid_json` (400) for
+/// malformed JSON, `invalid_body` (422) for wrong types, missing or unknown fields.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+/// Maps axum's JSON rejection to an [`ApiError`].
+pub fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let text = rejection.body_text();
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::bad_request(
+            "unsupported_media_type",
+            "expected a body with Content-Type: application/json",
+        )
+        .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("invalid_json", text),
+        JsonRejection::JsonDataError(_) => ApiError::bad_request("invalid_body", text)
+            .with_status(StatusCode::UNPROCESSABLE_ENTITY),
+        JsonRejection::BytesRejection(_) if rejection_is_too_large(&text) => too_large(),
+        _ => ApiError::bad_request("invalid_body", text),
+    }
+}
+
+fn rejection_is_too_large(text: &str) -> bool {
+    text.contains("length limit") || text.contains("too large")
+}
+
+/// The 413 error for a body over the limit.
+pub fn too_large() -> ApiError {
+    ApiError::bad_request(
+        "payload_too_large",
+        "request body is over the server's limit (server.max_body_bytes)",
+    )
+    .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+}

@@ -1,0 +1,164 @@
+//! lore's HTTP layer (DESIGN.md §5, §8): the REST API under `/v1`, OpenAI-compatible
+//! endpoints, `/openapi.json` with its docs page, health checks, and the web UI at `/`.
+//!
+//! The engine knows nothing of HTTP: handlers translate JSON to engine calls, run them on
+//! blocking threads under the engine's read-write lock ([`state`]), and translate results
+//! and errors back ([`error`]). Searches and answers share the read side; uploads are
+//! ingested by a job worker ([`jobs`]) that takes the write side one document at a time.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod extract;
+pub mod jobs;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, ErrorType};
+pub use state::{AppState, ServerConfig};
+
+use crate::routes::{collections, documents, health, openai, query, ui};
+
+/// The `x-request-id` header: set from the client's value or a new UUID, echoed in the
+/// response and recorded on every log line of the request.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let config = state.config().clone();
+    let api = Router::new()
+        .route(
+            "/v1/collections",
+            get(collections::list).post(collections::create),
+        )
+        .route(
+            "/v1/collections/{name}",
+            get(collections::get).delete(collections::delete),
+        )
+        .route(
+            "/v1/collections/{name}/documents",
+            get(documents::list).post(documents::upload),
+        )
+        .route(
+            "/v1/collections/{name}/documents/{id}",
+            get(documents::get).delete(documents::delete),
+        )
+        .route("/v1/jobs/{id}", get(documents::job))
+        .route("/v1/search", post(query::search))
+        .route("/v1/answer", post(query::answer))
+        .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/v1/models", get(openai::models))
+        .route("/v1/embeddings", post(openai::embeddings))
+        .route("/health", get(health::health))
+        .route("/health/detailed", get(health::detailed))
+        .route("/openapi.json", get(openapi::spec_json))
+        .route("/docs", get(ui::docs))
+        .route("/", get(ui::index))
+        .route("/assets/{file}", get(ui::asset))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            config.request_timeout,
+            timeout,
+        ))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .with_state(state);
+    api.layer(CatchPanicLayer::custom(|_| {
+        ApiError::internal("a handler panicked").into_response()
+    }))
+    .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+    .layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+            })
+            .on_request(())
+            .on_response(
+                |res: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), ms = latency.as_secs_f64() * 1e3, "response");
+                },
+            ),
+    )
+    .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("route_not_found", "no such route (see /openapi.json)")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::bad_request("method_not_allowed", "method not allowed on this route")
+        .with_status(StatusCode::METHOD_NOT_ALLOWED)
+}
+
+/// Bounds the time to a response's headers; a streamed body (SSE) may run on.
+async fn timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError {
+            status: StatusCode::GATEWAY_TIMEOUT,
+            code: "request_timeout",
+            message: format!(
+                "no response within {} s (server.request_timeout); for long uploads poll the job",
+                limit.as_secs()
+            ),
+            kind: ErrorType::Unavailable,
+        }
+        .into_response(),
+    }
+}
+
+/// Serves until SIGINT or SIGTERM, then stops accepting, lets in-flight requests finish,
+/// lets the running ingest job finish, and returns (the engine flushes its indexes when
+/// dropped).
+///
+/// # Errors
+/// I/O errors of the listener.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, router(state.clone()))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shutting down: finishing the running ingest job");
+    let s = state.clone();
+    let _ = tokio::task::spawn_blocking(move || s.shutdown()).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("signal received: no new connections");
+}

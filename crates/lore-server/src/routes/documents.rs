@@ -1,0 +1,433 @@
+//! `/v1/collections/{name}/documents` and `/v1/jobs/{id}`: upload, list, get, delete.
+
+use std::time::Duration;
+
+use axum::extract::multipart::MultipartError;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use lore_core::Metadata;
+use lore_index::DocumentInfo;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::extract::too_large;
+use crate::jobs::{Job, Upload};
+use crate::routes::collections::{find, Deleted};
+use crate::state::{blocking, AppState};
+
+/// Files per upload request.
+pub const MAX_FILES: usize = 1000;
+/// Documents per page at most.
+pub const MAX_PAGE: u64 = 1000;
+
+/// A stored document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Document {
+    /// Catalog id (for `GET`/`DELETE .../documents/{id}`).
+    pub id: i64,
+    /// Source: the uploaded file name, or the path given to `lore ingest`.
+    pub source: String,
+    /// Title (from the file's metadata or first heading, else its name).
+    pub title: String,
+    /// Detected format: pdf, docx, html, markdown, text.
+    pub format: String,
+    /// sha256 of the bytes, lowercase hex.
+    pub content_hash: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// 1 on first ingest, +1 on each change.
+    pub version: u64,
+    /// Chunks stored.
+    pub chunks: u64,
+    /// Metadata.
+    pub metadata: Metadata,
+}
+
+impl From<DocumentInfo> for Document {
+    fn from(d: DocumentInfo) -> Self {
+        Document {
+            id: d.id,
+            source: d.source,
+            title: d.title,
+            format: d.format,
+            content_hash: d.content_hash,
+            bytes: d.bytes,
+            version: d.version,
+            chunks: d.chunks,
+            metadata: d.metadata,
+        }
+    }
+}
+
+/// Paging of `GET .../documents`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    /// Documents to skip (default 0).
+    #[serde(default)]
+    pub offset: u64,
+    /// Documents to return, 1-1000 (default 100).
+    pub limit: Option<u64>,
+}
+
+/// One page of documents.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DocumentPage {
+    /// Documents ordered by source.
+    pub documents: Vec<Document>,
+    /// Documents in the collection.
+    pub total: u64,
+    /// As requested.
+    pub offset: u64,
+    /// As applied.
+    pub limit: u64,
+}
+
+/// Upload options.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadParams {
+    /// How long to wait for the ingest job before answering 202 with the job to poll, ms
+    /// (default: the server's `upload_wait`, at most its request timeout).
+    pub wait_ms: Option<u64>,
+}
+
+/// The multipart form of an upload (for the OpenAPI spec; parsed by hand).
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// One or more files (any part with a file name is a file).
+    #[schema(value_type = Vec<String>, format = Binary)]
+    pub file: Vec<Vec<u8>>,
+    /// Knowledge domain of every file in the request, e.g. `hr`.
+    pub domain: Option<String>,
+    /// Owning department.
+    pub department: Option<String>,
+    /// Kind of document, e.g. `policy`.
+    pub doc_type: Option<String>,
+    /// Comma-separated tags.
+    pub tags: Option<String>,
+}
+
+/// Upload documents (multipart, many files per request) into a collection. The files are
+/// validated (names, empty files) before anything is stored, then ingested by a job; the
+/// response is the job, finished (200) or still running (202, poll `GET /v1/jobs/{id}`).
+/// Per-file status and errors (unsupported or corrupt formats) are in `files`.
+#[utoipa::path(post, path = "/v1/collections/{name}/documents", tag = "documents",
+    params(("name" = String, Path, description = "Collection name"), UploadParams),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "Ingested", body = Job),
+        (status = 202, description = "Still ingesting: poll the job", body = Job),
+        (status = 400, description = "No files, empty file, bad file name, unknown field", body = crate::error::ErrorBody),
+        (status = 404, description = "No such collection", body = crate::error::ErrorBody),
+        (status = 413, description = "Body over the limit", body = crate::error::ErrorBody),
+        (status = 415, description = "Not multipart/form-data", body = crate::error::ErrorBody),
+    ))]
+pub async fn upload(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(params): Query<UploadParams>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
+    let lookup = name.clone();
+    let defaults = blocking(&state, move |inner| {
+        let engine = inner.read();
+        let info = find(&engine, &lookup)?;
+        Ok(engine
+            .store_ref()
+            .catalog()
+            .collection_defaults(info.id)
+            .unwrap_or_default())
+    })
+    .await?;
+    let mut multipart = multipart.map_err(|e| {
+        ApiError::bad_request("unsupported_media_type", e.body_text())
+            .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+    })?;
+    let mut files: Vec<Upload> = Vec::new();
+    let mut meta = Metadata::default();
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        let field_name = field.name().unwrap_or_default().to_string();
+        if let Some(file_name) = field.file_name().map(str::to_string) {
+            validate_file_name(&file_name)?;
+            let bytes = field.bytes().await.map_err(multipart_error)?;
+            if bytes.is_empty() {
+                return Err(ApiError::bad_request(
+                    "empty_file",
+                    format!("file `{file_name}` is empty"),
+                ));
+            }
+            if files.iter().any(|f| f.name == file_name) {
+                return Err(ApiError::bad_request(
+                    "duplicate_file_name",
+                    format!("file `{file_name}` appears twice in the request"),
+                ));
+            }
+            if files.len() == MAX_FILES {
+                return Err(ApiError::bad_request(
+                    "too_many_files",
+                    format!("at most {MAX_FILES} files per request"),
+                ));
+            }
+            files.push(Upload {
+                name: file_name,
+                bytes: bytes.to_vec(),
+            });
+            continue;
+        }
+        let value = field.text().await.map_err(multipart_error)?;
+        let value = value.trim().to_string();
+        let set = |v: String| (!v.is_empty()).then_some(v);
+        match field_name.as_str() {
+            "domain" => meta.domain = set(value),
+            "department" => meta.department = set(value),
+            "doc_type" => meta.doc_type = set(value),
+            "tags" | "tag" => meta.tags.extend(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string),
+            ),
+            "file" | "files" => {
+                return Err(ApiError::bad_request(
+                    "invalid_file",
+                    format!("form field `{field_name}` has no file name: send it as a file part"),
+                ))
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    "unknown_field",
+                    format!("unknown form field `{other}`: expected file, domain, department, doc_type or tags"),
+                ))
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(ApiError::bad_request(
+            "no_files",
+            "the request holds no file parts",
+        ));
+    }
+    let metadata = merge_defaults(meta, defaults);
+    let mut rx = state.0.jobs.submit(name, metadata, files).ok_or_else(|| {
+        ApiError::internal("ingest worker is not running")
+            .with_status(StatusCode::SERVICE_UNAVAILABLE)
+    })?;
+    let cap = state
+        .config()
+        .request_timeout
+        .saturating_sub(Duration::from_secs(1));
+    let wait = params
+        .wait_ms
+        .map(Duration::from_millis)
+        .unwrap_or(state.config().upload_wait)
+        .min(cap);
+    let finished = matches!(
+        tokio::time::timeout(wait, rx.wait_for(Job::finished)).await,
+        Ok(Ok(_))
+    );
+    let job = rx.borrow().clone();
+    let status = if finished {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((status, Json(job)))
+}
+
+fn multipart_error(e: MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        ApiError::bad_request("invalid_multipart", e.body_text())
+    }
+}
+
+/// A file name becomes the document's source: one plain name, no path.
+fn validate_file_name(name: &str) -> Result<(), ApiError> {
+    let ok = !name.trim().is_empty()
+        && name.len() <= 255
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control);
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_file_name",
+            format!("invalid file name {name:?}: send a plain name without a path (no `/`, `\\`, `..` or control characters)"),
+        ))
+    }
+}
+
+/// Request metadata over the collection's defaults, field by field; tags merged.
+fn merge_defaults(meta: Metadata, defaults: Metadata) -> Metadata {
+    let mut tags = defaults.tags;
+    for t in meta.tags {
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+    Metadata {
+        domain: meta.domain.or(defaults.domain),
+        department: meta.department.or(defaults.department),
+        doc_type: meta.doc_type.or(defaults.doc_type),
+        tags,
+    }
+}
+
+/// An ingest job's progress and per-file results.
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "documents",
+    params(("id" = String, Path, description = "Job id from an upload")),
+    responses(
+        (status = 200, description = "The job", body = Job),
+        (status = 404, description = "No such job (or forgotten after a restart)", body = crate::error::ErrorBody),
+    ))]
+pub async fn job(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Job>, ApiError> {
+    state
+        .0
+        .jobs
+        .get(&id)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("job_not_found", format!("job `{id}` not found")))
+}
+
+/// List a collection's documents, paged.
+#[utoipa::path(get, path = "/v1/collections/{name}/documents", tag = "documents",
+    params(("name" = String, Path, description = "Collection name"), Page),
+    responses(
+        (status = 200, description = "A page", body = DocumentPage),
+        (status = 400, description = "Bad paging", body = crate::error::ErrorBody),
+        (status = 404, description = "No such collection", body = crate::error::ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<DocumentPage>, ApiError> {
+    let Query(page) = page.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let limit = page.limit.unwrap_or(100);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_PAGE}, got {limit}"),
+        ));
+    }
+    let offset = page.offset;
+    let out = blocking(&state, move |inner| {
+        let engine = inner.read();
+        let info = find(&engine, &name)?;
+        let (docs, total) = engine
+            .store_ref()
+            .catalog()
+            .documents_page(info.id, offset, limit)
+            .map_err(lore_rag::EngineError::from)?;
+        Ok(DocumentPage {
+            documents: docs.into_iter().map(Document::from).collect(),
+            total,
+            offset,
+            limit,
+        })
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+fn find_document(
+    engine: &lore_rag::Engine,
+    collection: &str,
+    id: i64,
+) -> Result<DocumentInfo, ApiError> {
+    let info = find(engine, collection)?;
+    engine
+        .store_ref()
+        .catalog()
+        .document_by_id(info.id, id)
+        .map_err(lore_rag::EngineError::from)?
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "document_not_found",
+                format!("document {id} not found in collection `{collection}`"),
+            )
+        })
+}
+
+/// A document's metadata and size.
+#[utoipa::path(get, path = "/v1/collections/{name}/documents/{id}", tag = "documents",
+    params(("name" = String, Path, description = "Collection name"), ("id" = i64, Path, description = "Document id")),
+    responses(
+        (status = 200, description = "The document", body = Document),
+        (status = 404, description = "No such collection or document", body = crate::error::ErrorBody),
+    ))]
+pub async fn get(
+    State(state): State<AppState>,
+    Path((name, id)): Path<(String, i64)>,
+) -> Result<Json<Document>, ApiError> {
+    let out = blocking(&state, move |inner| {
+        Ok(Document::from(find_document(&inner.read(), &name, id)?))
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+/// Delete a document (catalog and both indexes).
+#[utoipa::path(delete, path = "/v1/collections/{name}/documents/{id}", tag = "documents",
+    params(("name" = String, Path, description = "Collection name"), ("id" = i64, Path, description = "Document id")),
+    responses(
+        (status = 200, description = "Deleted", body = Deleted),
+        (status = 404, description = "No such collection or document", body = crate::error::ErrorBody),
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((name, id)): Path<(String, i64)>,
+) -> Result<Json<Deleted>, ApiError> {
+    blocking(&state, move |inner| {
+        let mut engine = inner.write();
+        let doc = find_document(&engine, &name, id)?;
+        engine.delete(&name, &doc.source)?;
+        Ok(())
+    })
+    .await?;
+    Ok(Json(Deleted { deleted: true }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_without_paths_only() {
+        for bad in ["../etc/passwd", "a/b.txt", "..", "a\\b", "x\u{0}y", " ", ""] {
+            assert!(validate_file_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["report.pdf", "notes v2.md", "..hidden.txt"] {
+            assert!(validate_file_name(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn request_metadata_overrides_defaults_and_tags_merge() {
+        let defaults = Metadata {
+            domain: Some("hr".into()),
+            doc_type: Some("policy".into()),
+            tags: vec!["a".into()],
+            ..Default::default()
+        };
+        let req = Metadata {
+            domain: Some("legal".into()),
+            tags: vec!["b".into(), "a".into()],
+            ..Default::default()
+        };
+        let m = merge_defaults(req, defaults);
+        assert_eq!(m.domain.as_deref(), Some("legal"));
+        assert_eq!(m.doc_type.as_deref(), Some("policy"));
+        assert_eq!(m.tags, vec!["a".to_string(), "b".to_string()]);
+    }
+}

@@ -1,0 +1,8 @@
+//! Handlers, one module per group of routes.
+
+pub mod collections;
+pub mod documents;
+pub mod health;
+pub mod openai;
+pub mod query;
+pub mod ui;

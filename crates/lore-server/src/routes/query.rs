@@ -1,0 +1,364 @@
+//! `POST /v1/search` and `POST /v1/answer` (JSON, or Server-Sent Events with `stream`).
+
+use std::convert::Infallible;
+use std::str::FromStr;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::stream::Stream;
+use futures_util::StreamExt;
+use lore_core::{Filter, Hit, SearchMode};
+use lore_rag::{
+    Answer, AnswerEvent, AnswerRequest, Citation, GeneratorKind, SearchRequest, Timings,
+};
+use serde::{Deserialize, Serialize};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::state::{blocking, AppState};
+
+/// Filters at most per request.
+pub const MAX_FILTERS: usize = 32;
+/// Collections one search may span.
+pub const MAX_COLLECTIONS: usize = 16;
+
+/// `POST /v1/search` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    /// Query text.
+    pub query: String,
+    /// Collection to search (default: the server's default collection).
+    pub collection: Option<String>,
+    /// Several collections, fused by reciprocal rank (instead of `collection`).
+    pub collections: Option<Vec<String>>,
+    /// Metadata filters, `key=value` with key domain, department, doc_type, tag or
+    /// source; different keys AND, repeated keys OR.
+    #[serde(default)]
+    pub filters: Vec<String>,
+    /// Results wanted, 1-1000 (default 10).
+    pub top_k: Option<usize>,
+    /// bm25, dense or hybrid (default).
+    #[serde(default)]
+    pub mode: SearchMode,
+}
+
+/// A search hit and its collection.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchHit {
+    /// Collection holding the chunk.
+    pub collection: String,
+    /// The hit.
+    #[serde(flatten)]
+    pub hit: Hit,
+}
+
+/// `POST /v1/search` response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchResult {
+    /// Hits, best first.
+    pub hits: Vec<SearchHit>,
+    /// Stage timings of the (first) collection's search, ms.
+    pub timings_ms: Timings,
+}
+
+pub(crate) fn parse_filters(filters: &[String]) -> Result<Vec<Filter>, ApiError> {
+    if filters.len() > MAX_FILTERS {
+        return Err(ApiError::bad_request(
+            "too_many_filters",
+            format!("at most {MAX_FILTERS} filters, got {}", filters.len()),
+        ));
+    }
+    Ok(filters
+        .iter()
+        .map(|f| Filter::from_str(f))
+        .collect::<Result<_, _>>()?)
+}
+
+fn collections_of(
+    state: &AppState,
+    one: Option<String>,
+    many: Option<Vec<String>>,
+) -> Result<Vec<String>, ApiError> {
+    match (one, many) {
+        (Some(_), Some(_)) => Err(ApiError::bad_request(
+            "invalid_request",
+            "give `collection` or `collections`, not both",
+        )),
+        (Some(c), None) => Ok(vec![c]),
+        (None, Some(v)) if v.is_empty() || v.len() > MAX_COLLECTIONS => Err(ApiError::bad_request(
+            "invalid_request",
+            format!("`collections` must name 1 to {MAX_COLLECTIONS} collections"),
+        )),
+        (None, Some(v)) => Ok(v),
+        (None, None) => Ok(vec![state.config().default_collection.clone()]),
+    }
+}
+
+/// Hybrid (BM25 + dense, RRF), BM25 or dense search with metadata filters.
+#[utoipa::path(post, path = "/v1/search", tag = "query",
+    request_body = SearchBody,
+    responses(
+        (status = 200, description = "Hits", body = SearchResult),
+        (status = 400, description = "Empty query, top_k out of range, bad filter", body = crate::error::ErrorBody),
+        (status = 404, description = "No such collection", body = crate::error::ErrorBody),
+    ))]
+pub async fn search(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SearchBody>,
+) -> Result<Json<SearchResult>, ApiError> {
+    let filters = parse_filters(&body.filters)?;
+    let collections = collections_of(&state, body.collection, body.collections)?;
+    let top_k = body.top_k.unwrap_or(10);
+    let out = blocking(&state, move |inner| {
+        let mut lists = Vec::new();
+        let mut timings = None;
+        for c in &collections {
+            let mut req = SearchRequest::new(c.clone(), body.query.clone());
+            req.top_k = top_k;
+            req.mode = body.mode;
+            req.filters = filters.clone();
+            let resp = inner.with_loaded(c, |e| e.search_loaded(&req))?;
+            timings.get_or_insert(resp.timings_ms);
+            lists.push((c.clone(), resp.hits));
+        }
+        Ok(SearchResult {
+            hits: merge(lists, top_k),
+            timings_ms: timings.unwrap_or_default(),
+        })
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+/// One collection's hits as they are; several fused by reciprocal rank (Cormack et al.
+/// 2009, k = 60) since their scores are not comparable.
+fn merge(lists: Vec<(String, Vec<Hit>)>, top_k: usize) -> Vec<SearchHit> {
+    if lists.len() == 1 {
+        let (c, hits) = lists.into_iter().next().unwrap_or_default();
+        return hits
+            .into_iter()
+            .map(|hit| SearchHit {
+                collection: c.clone(),
+                hit,
+            })
+            .collect();
+    }
+    let k = lore_index::fusion::RRF_K;
+    let mut all: Vec<SearchHit> = lists
+        .into_iter()
+        .flat_map(|(c, hits)| {
+            hits.into_iter().enumerate().map(move |(rank, mut hit)| {
+                hit.score = 1.0 / (k + rank as f32 + 1.0);
+                SearchHit {
+                    collection: c.clone(),
+                    hit,
+                }
+            })
+        })
+        .collect();
+    all.sort_by(|a, b| b.hit.score.total_cmp(&a.hit.score));
+    all.truncate(top_k);
+    all
+}
+
+/// `POST /v1/answer` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerBody {
+    /// The question.
+    #[serde(alias = "question")]
+    pub query: String,
+    /// Collection to answer from (default: the server's default collection).
+    pub collection: Option<String>,
+    /// Metadata filters, as in search.
+    #[serde(default)]
+    pub filters: Vec<String>,
+    /// Passages retrieved, 1-1000 (default from `[llm] top_k`, 5).
+    pub top_k: Option<usize>,
+    /// Retrieval mode (default hybrid).
+    #[serde(default)]
+    pub mode: SearchMode,
+    /// extractive, embedded or openai (default from config).
+    pub generator: Option<GeneratorKind>,
+    /// Prompt template `name` or `name@version` (default from config).
+    pub prompt: Option<String>,
+    /// Server-Sent Events instead of one JSON body: `retrieval`, `token`, `notice`,
+    /// `citations`, `done`, `error`.
+    #[serde(default)]
+    pub stream: bool,
+}
+
+pub(crate) fn answer_request(
+    collection: String,
+    body: &AnswerBody,
+) -> Result<AnswerRequest, ApiError> {
+    let mut req = AnswerRequest::new(collection, body.query.clone());
+    req.filters = parse_filters(&body.filters)?;
+    req.top_k = body.top_k;
+    req.mode = body.mode;
+    req.generator = body.generator;
+    req.prompt = body.prompt.clone();
+    Ok(req)
+}
+
+/// `retrieval` event data.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RetrievalEvent {
+    /// The passages given to the generator, numbered as cited.
+    pub passages: Vec<Citation>,
+}
+
+/// `token` event data.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenEvent {
+    /// A piece of the answer text.
+    pub text: String,
+}
+
+/// `citations` event data.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CitationsEvent {
+    /// The passages the answer cites.
+    pub citations: Vec<Citation>,
+    /// `[n]` markers the generator invented (removed from the answer).
+    pub invented_citations: Vec<usize>,
+}
+
+/// Answer a question with numbered citations: retrieve, prompt, generate, cite, check
+/// grounding. With `stream: true` the response is `text/event-stream`: `retrieval`
+/// (`RetrievalEvent`), `token` (`TokenEvent`, text deltas), `notice`, `citations`
+/// (`CitationsEvent`), then `done` (the whole `Answer`: text after the grounding action,
+/// usage, timings) or `error` (`ErrorBody`).
+#[utoipa::path(post, path = "/v1/answer", tag = "query",
+    request_body = AnswerBody,
+    responses(
+        (status = 200, description = "The answer (or an SSE stream when `stream` is true)", body = Answer),
+        (status = 400, description = "Empty or over-long question, bad filter, unknown prompt", body = crate::error::ErrorBody),
+        (status = 404, description = "No such collection", body = crate::error::ErrorBody),
+        (status = 503, description = "The LLM is unavailable and the extractive fallback is off", body = crate::error::ErrorBody),
+    ))]
+pub async fn answer(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<AnswerBody>,
+) -> Result<Response, ApiError> {
+    let collection = body
+        .collection
+        .clone()
+        .unwrap_or_else(|| state.config().default_collection.clone());
+    let req = answer_request(collection.clone(), &body)?;
+    if !body.stream {
+        let out = blocking(&state, move |inner| {
+            inner.with_loaded(&collection, |e| e.answer_loaded(&req, &mut |_| {}))
+        })
+        .await?;
+        return Ok(Json(out).into_response());
+    }
+    // Validation errors before the first event still get a plain 4xx.
+    blocking(&state, {
+        let collection = collection.clone();
+        move |inner| {
+            inner.with_loaded(&collection, |e| {
+                e.store_ref()
+                    .collection(&collection)
+                    .map(|_| ())
+                    .map_err(Into::into)
+            })
+        }
+    })
+    .await?;
+    Ok(sse(answer_events(&state, collection, req)).into_response())
+}
+
+/// What a streamed answer produces, in order.
+pub(crate) enum Streamed {
+    Retrieved(Vec<Citation>),
+    Token(String),
+    Notice(String),
+    Done(Box<Answer>),
+    Failed(ApiError),
+}
+
+/// Runs the answer on a blocking thread, sending its events through a bounded channel (a
+/// slow client slows generation instead of growing a buffer).
+pub(crate) fn answer_stream(
+    state: &AppState,
+    collection: String,
+    req: AnswerRequest,
+) -> ReceiverStream<Streamed> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Streamed>(256);
+    let inner = state.0.clone();
+    tokio::task::spawn_blocking(move || {
+        let result = inner.with_loaded(&collection, |e| {
+            e.answer_loaded(&req, &mut |ev| {
+                let msg = match ev {
+                    AnswerEvent::Retrieved(hits) => Streamed::Retrieved(
+                        hits.iter()
+                            .enumerate()
+                            .map(|(i, h)| Citation::new(i + 1, h))
+                            .collect(),
+                    ),
+                    AnswerEvent::Token(t) => Streamed::Token(t.to_string()),
+                    AnswerEvent::Notice(n) => Streamed::Notice(n.to_string()),
+                };
+                // A gone client: keep going quietly (the answer is still timed and logged).
+                let _ = tx.blocking_send(msg);
+            })
+        });
+        let last = match result {
+            Ok(a) => Streamed::Done(Box::new(a)),
+            Err(e) => Streamed::Failed(e),
+        };
+        let _ = tx.blocking_send(last);
+    });
+    ReceiverStream::new(rx)
+}
+
+fn answer_events(
+    state: &AppState,
+    collection: String,
+    req: AnswerRequest,
+) -> impl Stream<Item = Event> {
+    answer_stream(state, collection, req).flat_map(|m| {
+        let events: Vec<Event> = match m {
+            Streamed::Retrieved(passages) => vec![event("retrieval", &RetrievalEvent { passages })],
+            Streamed::Token(text) => vec![event("token", &TokenEvent { text })],
+            Streamed::Notice(message) => {
+                vec![event("notice", &serde_json::json!({ "message": message }))]
+            }
+            Streamed::Done(answer) => vec![
+                event(
+                    "citations",
+                    &CitationsEvent {
+                        citations: answer.citations.clone(),
+                        invented_citations: answer.invented_citations.clone(),
+                    },
+                ),
+                event("done", &answer),
+            ],
+            Streamed::Failed(e) => vec![event("error", &error_json(&e))],
+        };
+        futures_util::stream::iter(events)
+    })
+}
+
+pub(crate) fn error_json(e: &ApiError) -> serde_json::Value {
+    serde_json::json!({"error": {"code": e.code, "message": e.message, "type": e.kind}})
+}
+
+fn event<T: Serialize>(name: &str, data: &T) -> Event {
+    Event::default()
+        .event(name)
+        .data(serde_json::to_string(data).unwrap_or_else(|_| "{}".into()))
+}
+
+/// An SSE response with keep-alive comments (proxies drop idle connections).
+pub(crate) fn sse<S>(events: S) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
+where
+    S: Stream<Item = Event> + Send + 'static,
+{
+    Sse::new(events.map(Ok::<_, Infallible>)).keep_alive(KeepAlive::default())
+}

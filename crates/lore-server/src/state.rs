@@ -1,0 +1,126 @@
+//! Shared server state: the engine behind a read-write lock, the ingest job queue, settings.
+
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+use lore_index::IndexError;
+use lore_rag::{Engine, EngineError};
+
+use crate::error::ApiError;
+use crate::jobs::Jobs;
+
+/// Settings of `lore serve`.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on, e.g. `127.0.0.1:8080` (port 0 picks a free one).
+    pub bind: std::net::SocketAddr,
+    /// Longest time to produce a response's headers (a streamed body may run on).
+    pub request_timeout: Duration,
+    /// Largest request body in bytes (uploads included).
+    pub max_body_bytes: usize,
+    /// How long an upload request waits for its ingest job before answering 202 with the
+    /// job to poll.
+    pub upload_wait: Duration,
+    /// Collection used when a request names none (and by the `lore` model id).
+    pub default_collection: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            request_timeout: Duration::from_secs(120),
+            max_body_bytes: 64 * 1024 * 1024,
+            upload_wait: Duration::from_secs(10),
+            default_collection: "default".into(),
+        }
+    }
+}
+
+/// State shared by all handlers (cheap to clone).
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    engine: RwLock<Engine>,
+    pub(crate) jobs: Jobs,
+    pub(crate) config: ServerConfig,
+    pub(crate) started: Instant,
+}
+
+impl AppState {
+    /// Wraps an opened engine, opening the indexes of every collection so the first
+    /// queries do not pay for it, and starts the ingest worker.
+    ///
+    /// # Errors
+    /// Store errors while opening indexes.
+    pub fn new(mut engine: Engine, config: ServerConfig) -> Result<Self, EngineError> {
+        let names: Vec<String> = engine
+            .store()
+            .collections()?
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        for name in &names {
+            engine.load(name)?;
+        }
+        let inner = Arc::new_cyclic(|weak| Inner {
+            engine: RwLock::new(engine),
+            jobs: Jobs::start(weak.clone()),
+            config,
+            started: Instant::now(),
+        });
+        Ok(AppState(inner))
+    }
+
+    /// Settings.
+    pub fn config(&self) -> &ServerConfig {
+        &self.0.config
+    }
+
+    /// Stops the ingest worker after its current job (pending jobs are dropped) and waits.
+    pub fn shutdown(&self) {
+        self.0.jobs.shutdown();
+    }
+}
+
+impl Inner {
+    /// The engine for reading (search, answer, listings). A panic in another request
+    /// does not poison the server: the engine's writes are transactional.
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Engine> {
+        self.engine.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The engine for writing (documents, collections, loading indexes).
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Engine> {
+        self.engine.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` under the read lock, first opening `collection`'s indexes under the write
+    /// lock if no one has yet (a collection created since start-up).
+    pub(crate) fn with_loaded<T>(
+        &self,
+        collection: &str,
+        f: impl Fn(&Engine) -> Result<T, EngineError>,
+    ) -> Result<T, ApiError> {
+        match f(&self.read()) {
+            Err(EngineError::Index(IndexError::NotLoaded(_))) => {
+                self.write().load(collection)?;
+                Ok(f(&self.read())?)
+            }
+            other => Ok(other?),
+        }
+    }
+}
+
+/// Runs blocking engine work off the async workers.
+pub(crate) async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Inner) -> Result<T, ApiError> + Send + 'static,
+{
+    let inner = state.0.clone();
+    tokio::task::spawn_blocking(move || f(&inner))
+        .await
+        .map_err(ApiError::internal)?
+}
