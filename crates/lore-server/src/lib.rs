@@ -74,6 +74,10 @@ pub fn router(state: AppState) -> Router {
             timeout,
         ))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            config.max_body_bytes,
+            declared_length,
+        ))
         .with_state(state);
     api.layer(CatchPanicLayer::custom(|_| {
         ApiError::internal("a handler panicked").into_response()
@@ -106,6 +110,20 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::bad_request("method_not_allowed", "method not allowed on this route")
         .with_status(StatusCode::METHOD_NOT_ALLOWED)
+}
+
+/// Answers 413 at once when `Content-Length` declares a body over the limit, before any of
+/// it is read (the body limit itself catches bodies without the header as they stream).
+async fn declared_length(State(max): State<usize>, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > max as u64 => extract::too_large().into_response(),
+        _ => next.run(req).await,
+    }
 }
 
 /// Bounds the time to a response's headers; a streamed body (SSE) may run on.
