@@ -91,11 +91,11 @@ pub struct CollectionInfo {
 }
 
 /// A stored document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct DocumentInfo {
-    /// Catalog id.
+    /// Catalog id (the `{id}` of the HTTP API's document routes).
     pub id: i64,
-    /// Source path as given to ingest.
+    /// Source: the path given to ingest, or the uploaded file name.
     pub source: String,
     /// Title.
     pub title: String,

@@ -525,9 +525,8 @@ impl Store {
     /// # Errors
     /// Index and catalog errors.
     pub fn index_counts(&mut self, collection: &CollectionInfo) -> Result<(u64, u64, u64)> {
-        let (_, chunks) = self.catalog.counts(collection.id)?;
-        let idx = self.indexes(collection)?;
-        Ok((chunks, idx.bm25.len(), idx.ann.len() as u64))
+        self.load(collection)?;
+        self.loaded_counts(collection)
     }
 }
 

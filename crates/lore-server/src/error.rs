@@ -104,16 +104,22 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
+impl ApiError {
+    /// The JSON body (DESIGN.md §5), also sent as an SSE `error` event.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_string(),
-                message: self.message,
+                message: self.message.clone(),
                 kind: self.kind,
             },
-        };
-        (self.status, Json(body)).into_response()
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body())).into_response()
     }
 }
 
@@ -127,9 +133,10 @@ impl From<ApiError> for OpenAiError {
     }
 }
 
-impl IntoResponse for OpenAiError {
-    fn into_response(self) -> Response {
-        let e = self.0;
+impl OpenAiError {
+    /// OpenAI's error object, also sent as a `data:` line inside a stream.
+    pub fn body(&self) -> serde_json::Value {
+        let e = &self.0;
         // OpenAI's `type` values (see the API reference's error codes).
         let kind = match e.kind {
             ErrorType::InvalidRequest | ErrorType::NotFound => "invalid_request_error",
@@ -137,10 +144,15 @@ impl IntoResponse for OpenAiError {
             ErrorType::RateLimited => "rate_limit_error",
             ErrorType::Internal | ErrorType::Unavailable => "server_error",
         };
-        let body = serde_json::json!({
+        serde_json::json!({
             "error": {"message": e.message, "type": kind, "param": null, "code": e.code}
-        });
-        (e.status, Json(body)).into_response()
+        })
+    }
+}
+
+impl IntoResponse for OpenAiError {
+    fn into_response(self) -> Response {
+        (self.0.status, Json(self.body())).into_response()
     }
 }
 
@@ -170,6 +182,18 @@ impl From<EngineError> for ApiError {
             },
             other => ApiError::internal(other),
         }
+    }
+}
+
+impl From<IndexError> for ApiError {
+    fn from(e: IndexError) -> Self {
+        EngineError::from(e).into()
+    }
+}
+
+impl From<lore_embed::EmbedError> for ApiError {
+    fn from(e: lore_embed::EmbedError) -> Self {
+        EngineError::from(e).into()
     }
 }
 

@@ -116,13 +116,20 @@ struct Work {
     tx: watch::Sender<Job>,
 }
 
+/// Jobs by id, and their ids oldest first (to forget finished ones past
+/// [`KEEP_FINISHED`]).
+#[derive(Default)]
+struct Registry {
+    views: HashMap<String, watch::Receiver<Job>>,
+    order: std::collections::VecDeque<String>,
+}
+
 /// The job registry and its worker.
 pub struct Jobs {
     stopping: Arc<AtomicBool>,
     queue: Mutex<Option<mpsc::Sender<Work>>>,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
-    views: Mutex<HashMap<String, watch::Receiver<Job>>>,
-    order: Mutex<std::collections::VecDeque<String>>,
+    registry: Mutex<Registry>,
 }
 
 impl Jobs {
@@ -150,8 +157,7 @@ impl Jobs {
             stopping,
             queue: Mutex::new(Some(tx)),
             worker: Mutex::new(worker),
-            views: Mutex::new(HashMap::new()),
-            order: Mutex::new(Default::default()),
+            registry: Mutex::new(Registry::default()),
         }
     }
 
@@ -184,8 +190,8 @@ impl Jobs {
         };
         let (tx, rx) = watch::channel(job);
         {
-            let mut views = lock(&self.views);
-            let mut order = lock(&self.order);
+            let mut registry = lock(&self.registry);
+            let Registry { views, order } = &mut *registry;
             views.insert(id.clone(), rx.clone());
             order.push_back(id.clone());
             while order.len() > KEEP_FINISHED {
@@ -212,7 +218,10 @@ impl Jobs {
 
     /// The current state of job `id`.
     pub(crate) fn get(&self, id: &str) -> Option<Job> {
-        lock(&self.views).get(id).map(|r| r.borrow().clone())
+        lock(&self.registry)
+            .views
+            .get(id)
+            .map(|r| r.borrow().clone())
     }
 
     /// Closes the queue and waits for the running job to finish.

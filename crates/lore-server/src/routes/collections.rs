@@ -46,8 +46,7 @@ pub struct CreateCollection {
 
 pub(crate) fn describe(engine: &Engine, info: &CollectionInfo) -> Result<Collection, ApiError> {
     let catalog = engine.store_ref().catalog();
-    let map = |e: lore_index::IndexError| ApiError::from(lore_rag::EngineError::from(e));
-    let (documents, chunks) = catalog.counts(info.id).map_err(map)?;
+    let (documents, chunks) = catalog.counts(info.id)?;
     Ok(Collection {
         name: info.name.clone(),
         model: info.model_id.clone(),
@@ -55,17 +54,14 @@ pub(crate) fn describe(engine: &Engine, info: &CollectionInfo) -> Result<Collect
         version: info.version,
         documents,
         chunks,
-        bytes: catalog.document_bytes(info.id).map_err(map)?,
-        defaults: catalog.collection_defaults(info.id).map_err(map)?,
+        bytes: catalog.document_bytes(info.id)?,
+        defaults: catalog.collection_defaults(info.id)?,
     })
 }
 
 /// The collection `name` or `collection_not_found`.
 pub(crate) fn find(engine: &Engine, name: &str) -> Result<CollectionInfo, ApiError> {
-    Ok(engine
-        .store_ref()
-        .collection(name)
-        .map_err(lore_rag::EngineError::from)?)
+    Ok(engine.store_ref().collection(name)?)
 }
 
 /// Create a collection.
@@ -85,8 +81,7 @@ pub async fn create(
         if engine
             .store_ref()
             .catalog()
-            .collection(&body.name)
-            .map_err(lore_rag::EngineError::from)?
+            .collection(&body.name)?
             .is_some()
         {
             return Err(ApiError::bad_request(
@@ -97,10 +92,7 @@ pub async fn create(
         }
         let info = engine.ensure_collection(&body.name)?;
         if let Some(defaults) = &body.defaults {
-            engine
-                .store()
-                .set_collection_defaults(&info, defaults)
-                .map_err(lore_rag::EngineError::from)?;
+            engine.store().set_collection_defaults(&info, defaults)?;
         }
         engine.load(&info.name)?;
         describe(&engine, &info)
@@ -122,10 +114,7 @@ pub struct CollectionList {
 pub async fn list(State(state): State<AppState>) -> Result<Json<CollectionList>, ApiError> {
     let out = blocking(&state, |inner| {
         let engine = inner.read();
-        let infos = engine
-            .store_ref()
-            .collections()
-            .map_err(lore_rag::EngineError::from)?;
+        let infos = engine.store_ref().collections()?;
         let collections = infos
             .iter()
             .map(|i| describe(&engine, i))
@@ -177,10 +166,7 @@ pub async fn delete(
     blocking(&state, move |inner| {
         let mut engine = inner.write();
         find(&engine, &name)?;
-        engine
-            .store()
-            .delete_collection(&name)
-            .map_err(lore_rag::EngineError::from)?;
+        engine.store().delete_collection(&name)?;
         Ok(())
     })
     .await?;

@@ -21,45 +21,6 @@ pub const MAX_FILES: usize = 1000;
 /// Documents per page at most.
 pub const MAX_PAGE: u64 = 1000;
 
-/// A stored document.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Document {
-    /// Catalog id (for `GET`/`DELETE .../documents/{id}`).
-    pub id: i64,
-    /// Source: the uploaded file name, or the path given to `lore ingest`.
-    pub source: String,
-    /// Title (from the file's metadata or first heading, else its name).
-    pub title: String,
-    /// Detected format: pdf, docx, html, markdown, text.
-    pub format: String,
-    /// sha256 of the bytes, lowercase hex.
-    pub content_hash: String,
-    /// Size in bytes.
-    pub bytes: u64,
-    /// 1 on first ingest, +1 on each change.
-    pub version: u64,
-    /// Chunks stored.
-    pub chunks: u64,
-    /// Metadata.
-    pub metadata: Metadata,
-}
-
-impl From<DocumentInfo> for Document {
-    fn from(d: DocumentInfo) -> Self {
-        Document {
-            id: d.id,
-            source: d.source,
-            title: d.title,
-            format: d.format,
-            content_hash: d.content_hash,
-            bytes: d.bytes,
-            version: d.version,
-            chunks: d.chunks,
-            metadata: d.metadata,
-        }
-    }
-}
-
 /// Paging of `GET .../documents`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -75,7 +36,7 @@ pub struct Page {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DocumentPage {
     /// Documents ordered by source.
-    pub documents: Vec<Document>,
+    pub documents: Vec<DocumentInfo>,
     /// Documents in the collection.
     pub total: u64,
     /// As requested.
@@ -327,10 +288,9 @@ pub async fn list(
         let (docs, total) = engine
             .store_ref()
             .catalog()
-            .documents_page(info.id, offset, limit)
-            .map_err(lore_rag::EngineError::from)?;
+            .documents_page(info.id, offset, limit)?;
         Ok(DocumentPage {
-            documents: docs.into_iter().map(Document::from).collect(),
+            documents: docs,
             total,
             offset,
             limit,
@@ -349,8 +309,7 @@ fn find_document(
     engine
         .store_ref()
         .catalog()
-        .document_by_id(info.id, id)
-        .map_err(lore_rag::EngineError::from)?
+        .document_by_id(info.id, id)?
         .ok_or_else(|| {
             ApiError::not_found(
                 "document_not_found",
@@ -363,17 +322,14 @@ fn find_document(
 #[utoipa::path(get, path = "/v1/collections/{name}/documents/{id}", tag = "documents",
     params(("name" = String, Path, description = "Collection name"), ("id" = i64, Path, description = "Document id")),
     responses(
-        (status = 200, description = "The document", body = Document),
+        (status = 200, description = "The document", body = DocumentInfo),
         (status = 404, description = "No such collection or document", body = crate::error::ErrorBody),
     ))]
 pub async fn get(
     State(state): State<AppState>,
     Path((name, id)): Path<(String, i64)>,
-) -> Result<Json<Document>, ApiError> {
-    let out = blocking(&state, move |inner| {
-        Ok(Document::from(find_document(&inner.read(), &name, id)?))
-    })
-    .await?;
+) -> Result<Json<DocumentInfo>, ApiError> {
+    let out = blocking(&state, move |inner| find_document(&inner.read(), &name, id)).await?;
     Ok(Json(out))
 }
 

@@ -325,21 +325,13 @@ pub async fn chat_completions(
                 out
             }
             Streamed::Failed(e) => {
-                let e = e.openai().into_body_json();
+                let e = e.openai().body();
                 vec![data(&e), Event::default().data("[DONE]")]
             }
         };
         futures_util::stream::iter(out)
     });
     Ok(sse(head.chain(body)).into_response())
-}
-
-impl OpenAiError {
-    /// The error object as JSON (for an error inside a stream).
-    fn into_body_json(self) -> serde_json::Value {
-        let e = self.0;
-        serde_json::json!({"error": {"message": e.message, "type": "server_error", "param": null, "code": e.code}})
-    }
 }
 
 /// A model entry.
@@ -372,8 +364,7 @@ pub async fn models(State(state): State<AppState>) -> Result<Json<ModelList>, Op
         Ok(inner
             .read()
             .store_ref()
-            .collections()
-            .map_err(lore_rag::EngineError::from)?
+            .collections()?
             .into_iter()
             .map(|c| c.name)
             .collect::<Vec<_>>())
@@ -521,8 +512,7 @@ pub async fn embeddings(
         let engine = inner.read();
         let embedder = engine.embedder();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let vectors =
-            lore_embed::embed_truncating(embedder, &refs).map_err(lore_rag::EngineError::from)?;
+        let vectors = lore_embed::embed_truncating(embedder, &refs)?;
         let tokenizer = embedder.tokenizer();
         let tokens: usize = refs
             .iter()

@@ -339,14 +339,10 @@ fn answer_events(
                 ),
                 event("done", &answer),
             ],
-            Streamed::Failed(e) => vec![event("error", &error_json(&e))],
+            Streamed::Failed(e) => vec![event("error", &e.body())],
         };
         futures_util::stream::iter(events)
     })
-}
-
-pub(crate) fn error_json(e: &ApiError) -> serde_json::Value {
-    serde_json::json!({"error": {"code": e.code, "message": e.message, "type": e.kind}})
 }
 
 fn event<T: Serialize>(name: &str, data: &T) -> Event {
