@@ -13,4 +13,4 @@ pub use answers::{
 };
 pub use beir::{load_corpus, BeirDataset, BeirDoc, BeirError};
 pub use metrics::{mrr_at_k, ndcg_at_k, recall_at_k, Qrels};
-pub use run::{evaluate, percentiles, EvalOptions, Latency, ModeReport};
+pub use run::{evaluate, percentiles, prepare, EvalOptions, Latency, ModeReport};

@@ -12,7 +12,7 @@ use lore_ingest::content_hash;
 use lore_rag::{Engine, EngineError, IngestEvent, Prepared, SearchRequest};
 use serde::Serialize;
 
-use crate::{mrr_at_k, ndcg_at_k, recall_at_k, BeirDataset};
+use crate::{mrr_at_k, ndcg_at_k, recall_at_k, BeirDataset, BeirDoc};
 
 /// Evaluation settings.
 #[derive(Debug, Clone)]
@@ -83,6 +83,26 @@ pub fn percentiles(mut xs: Vec<f64>) -> Latency {
     }
 }
 
+/// `doc` of the dataset `name` as lore ingests it: source `<name>/<id>`, chunked by the
+/// engine (whether it replaces a stored document is decided at write time).
+///
+/// # Errors
+/// [`EngineError::Ingest`] if the tokenizer fails.
+pub fn prepare(engine: &Engine, name: &str, d: &BeirDoc) -> Result<Prepared, EngineError> {
+    Ok(Prepared {
+        doc: NewDocument {
+            source: format!("{name}/{}", d.id),
+            title: d.title.clone(),
+            format: "beir".into(),
+            content_hash: content_hash(format!("{}\n{}", d.title, d.text).as_bytes()),
+            bytes: (d.title.len() + d.text.len()) as u64,
+            metadata: Default::default(),
+        },
+        chunks: engine.chunk(&d.extracted())?,
+        replaces: false,
+    })
+}
+
 /// Ingests `data` into `opts.collection` and scores each mode.
 ///
 /// # Errors
@@ -96,19 +116,7 @@ pub fn evaluate(
     let prefix = format!("{}/", data.name);
     let mut prepared = Vec::with_capacity(data.corpus.len());
     for d in &data.corpus {
-        let chunks = engine.chunk(&d.extracted())?;
-        prepared.push(Prepared {
-            doc: NewDocument {
-                source: format!("{prefix}{}", d.id),
-                title: d.title.clone(),
-                format: "beir".into(),
-                content_hash: content_hash(format!("{}\n{}", d.title, d.text).as_bytes()),
-                bytes: (d.title.len() + d.text.len()) as u64,
-                metadata: Default::default(),
-            },
-            chunks,
-            replaces: false,
-        });
+        prepared.push(prepare(engine, &data.name, d)?);
     }
     let ingest = engine.ingest_prepared(&opts.collection, prepared, progress)?;
     let passages_per_s = if ingest.embed_ms > 0.0 {

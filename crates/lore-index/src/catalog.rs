@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS collections (
     model_id    TEXT NOT NULL,
     dim         INTEGER NOT NULL,
     version     INTEGER NOT NULL DEFAULT 0,   -- bumped on every document change
+    revision    TEXT NOT NULL DEFAULT '',     -- random, replaced with every version
     pruned_upto INTEGER NOT NULL DEFAULT 0,   -- change log rows <= this were deleted
     created_ms  INTEGER NOT NULL
 );
@@ -88,6 +89,10 @@ pub struct CollectionInfo {
     pub version: u64,
     /// Change log rows up to this sequence number were pruned.
     pub pruned_upto: u64,
+    /// 128 random bits (32 hex digits), new at creation and with every version: unlike
+    /// `(id, version)` it never repeats, not after a collection is deleted and created
+    /// again, nor between two copies of a data dir that changed apart. Cache keys use it.
+    pub revision: String,
 }
 
 /// A stored document.
@@ -244,6 +249,7 @@ impl Catalog {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(Catalog {
             conn: Mutex::new(conn),
         })
@@ -267,6 +273,7 @@ impl Catalog {
             dim: r.get::<_, i64>(3)? as usize,
             version: r.get::<_, i64>(4)? as u64,
             pruned_upto: r.get::<_, i64>(5)? as u64,
+            revision: r.get(6)?,
         })
     }
 
@@ -278,7 +285,7 @@ impl Catalog {
         Ok(self
             .conn()
             .query_row(
-                "SELECT id, name, model_id, dim, version, pruned_upto FROM collections WHERE name = ?1",
+                "SELECT id, name, model_id, dim, version, pruned_upto, revision FROM collections WHERE name = ?1",
                 [name],
                 Self::collection_from_row,
             )
@@ -292,7 +299,7 @@ impl Catalog {
     pub fn collections(&self) -> Result<Vec<CollectionInfo>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT id, name, model_id, dim, version, pruned_upto FROM collections ORDER BY name",
+            "SELECT id, name, model_id, dim, version, pruned_upto, revision FROM collections ORDER BY name",
         )?;
         let rows = stmt
             .query_map([], Self::collection_from_row)?
@@ -311,7 +318,8 @@ impl Catalog {
         dim: usize,
     ) -> Result<CollectionInfo> {
         self.conn().execute(
-            "INSERT INTO collections (name, model_id, dim, created_ms) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO collections (name, model_id, dim, created_ms, revision)
+             VALUES (?1, ?2, ?3, ?4, lower(hex(randomblob(16))))",
             params![name, model_id, dim as i64, now_ms()],
         )?;
         self.collection(name)?
@@ -842,6 +850,25 @@ fn chunk_ids_of(tx: &Transaction<'_>, document_id: i64) -> Result<Vec<i64>> {
     Ok(ids)
 }
 
+/// Brings a catalog written by an older lore up to the current schema.
+fn migrate(conn: &Connection) -> Result<()> {
+    let has_revision: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('collections') WHERE name = 'revision'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_revision {
+        conn.execute_batch(
+            "ALTER TABLE collections ADD COLUMN revision TEXT NOT NULL DEFAULT '';",
+        )?;
+    }
+    conn.execute(
+        "UPDATE collections SET revision = lower(hex(randomblob(16))) WHERE revision = ''",
+        [],
+    )?;
+    Ok(())
+}
+
 fn log_change(
     tx: &Transaction<'_>,
     collection_id: i64,
@@ -854,7 +881,8 @@ fn log_change(
     )?;
     let seq = tx.last_insert_rowid() as u64;
     tx.execute(
-        "UPDATE collections SET version = version + 1 WHERE id = ?1",
+        "UPDATE collections SET version = version + 1, revision = lower(hex(randomblob(16)))
+         WHERE id = ?1",
         [collection_id],
     )?;
     Ok(seq)
@@ -924,5 +952,46 @@ mod tests {
         cat.prune_changes(coll.id, w2.seq).unwrap();
         assert_eq!(cat.changes_since(coll.id, 0).unwrap().len(), 1);
         assert_eq!(cat.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn revisions_change_with_every_write_and_never_repeat() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cat = Catalog::open(&dir.path().join("c.sqlite")).unwrap();
+        let c1 = cat.create_collection("c", "m", 2).unwrap();
+        assert_eq!(c1.revision.len(), 32);
+        cat.upsert_document(c1.id, &doc("a", "h1", "hr"), &[chunk(0, "x")])
+            .unwrap();
+        let c2 = cat.collection("c").unwrap().unwrap();
+        assert_ne!(c1.revision, c2.revision);
+        cat.delete_collection(c1.id).unwrap();
+        let again = cat.create_collection("c", "m", 2).unwrap();
+        // Same name, maybe the same id and version: never the same revision.
+        assert!(![&c1.revision, &c2.revision].contains(&&again.revision));
+    }
+
+    #[test]
+    fn old_catalogs_get_revisions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE collections (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+                 model_id TEXT NOT NULL, dim INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 0,
+                 pruned_upto INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL);
+                 INSERT INTO collections (name, model_id, dim, created_ms) VALUES ('old', 'm', 2, 0);",
+            )
+            .unwrap();
+        }
+        let cat = Catalog::open(&path).unwrap();
+        let old = cat.collection("old").unwrap().unwrap();
+        assert_eq!(old.revision.len(), 32);
+        drop(cat);
+        let reopened = Catalog::open(&path).unwrap();
+        assert_eq!(
+            reopened.collection("old").unwrap().unwrap().revision,
+            old.revision
+        );
     }
 }

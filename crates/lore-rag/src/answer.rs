@@ -10,14 +10,15 @@ use lore_llm::{
     EmbeddedConfig, EmbeddedGenerator, ExtractiveGenerator, GenerateRequest, Generation, Generator,
     OpenAiGenerator, Usage,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::cache::{pieces, AnswerKeys, AnswerScope};
 use crate::cite::resolve;
 use crate::compress::compress;
 use crate::grounding::{self, Grounding};
 use crate::llm_config::GeneratorKind;
 use crate::prompt::pack;
-use crate::{Engine, EngineError, SearchRequest};
+use crate::{CacheHit, Engine, EngineError, SearchRequest};
 
 /// A question to answer.
 #[derive(Debug, Clone)]
@@ -56,8 +57,8 @@ impl AnswerRequest {
 /// What the answer streams while it is written.
 #[derive(Debug)]
 pub enum AnswerEvent<'a> {
-    /// Retrieval finished: the passages that go into the prompt.
-    Retrieved(&'a [Hit]),
+    /// Retrieval finished: the passages that go into the prompt, numbered as cited.
+    Retrieved(&'a [Citation]),
     /// A piece of the answer text.
     Token(&'a str),
     /// Something the user should know (fallback used, context trimmed).
@@ -65,7 +66,7 @@ pub enum AnswerEvent<'a> {
 }
 
 /// A passage of the answer's context, cited or not.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Citation {
     /// Its `[n]` in the prompt.
     pub n: usize,
@@ -111,7 +112,7 @@ impl Citation {
 }
 
 /// Stage timings of one answer, ms.
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AnswerTimings {
     /// Query embedding and hybrid search.
     pub retrieve: f64,
@@ -149,7 +150,7 @@ impl Answer {
 }
 
 /// An answer (the JSON of `lore ask --json`).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Answer {
     /// The answer text: invented markers removed, grounding action applied.
     pub answer: String,
@@ -174,6 +175,12 @@ pub struct Answer {
     pub invented_citations: Vec<usize>,
     /// Fallback used, context trimmed, and the like.
     pub notices: Vec<String>,
+    /// `exact` or `semantic` when the answer came from the cache (its `usage` is then 0:
+    /// nothing was generated, and `timings_ms` are this request's); null when generated.
+    pub cached: Option<CacheHit>,
+    /// The answer cache key it is stored under (for `DELETE /v1/cache/keys/{key}`); null
+    /// when it was not cached (a fallback answer, no passages, caching off).
+    pub cache_key: Option<String>,
 }
 
 impl Engine {
@@ -251,32 +258,26 @@ impl Engine {
         on_event: &mut dyn FnMut(AnswerEvent<'_>),
     ) -> Result<Answer, EngineError> {
         let started = Instant::now();
-        let llm = self.config.llm.clone();
-        let question = req.question.trim();
-        if question.is_empty() {
-            return Err(EngineError::InvalidRequest("question is empty".into()));
-        }
-        let chars = question.chars().count();
-        if chars > llm.max_question_chars {
-            return Err(EngineError::InvalidRequest(format!(
-                "question is {chars} characters, over the limit of {} (max_question_chars)",
-                llm.max_question_chars
-            )));
-        }
-        let template = self
-            .prompts
-            .get(req.prompt.as_deref().unwrap_or(&llm.prompt))?
-            .clone();
-        let kind = req.generator.unwrap_or(llm.generator);
-        let generator = self.generator(kind)?;
+        let Setup {
+            question,
+            llm,
+            template,
+            kind,
+            generator,
+            search,
+        } = self.setup(req)?;
         let mut timings = AnswerTimings::default();
-
-        let mut search = SearchRequest::new(req.collection.clone(), question);
-        search.top_k = req.top_k.unwrap_or(llm.top_k);
-        search.mode = req.mode;
-        search.filters = req.filters.clone();
         let hits = self.search_loaded(&search)?.hits;
         timings.retrieve = ms(started);
+
+        // The keys need the retrieved context: a cached answer is only ever reused for the
+        // passages it was written from.
+        let keys = self.answer_keys(req, question, &llm, &template, generator.as_ref(), &hits);
+        if let Some(keys) = &keys {
+            if let Some(found) = self.cached_answer(keys, question, true)? {
+                return Ok(replay(found, &hits, started, timings.retrieve, on_event));
+            }
+        }
 
         let t = Instant::now();
         let hits = if kind == GeneratorKind::Embedded && llm.embedded_passage_tokens > 0 {
@@ -307,7 +308,13 @@ impl Engine {
                 generator.context_window()
             ));
         }
-        on_event(AnswerEvent::Retrieved(&packed.hits));
+        let context: Vec<Citation> = packed
+            .hits
+            .iter()
+            .enumerate()
+            .map(|(i, h)| Citation::new(i + 1, h))
+            .collect();
+        on_event(AnswerEvent::Retrieved(&context));
         for n in &notices {
             on_event(AnswerEvent::Notice(n));
         }
@@ -337,6 +344,8 @@ impl Engine {
                 grounding: None,
                 invented_citations: Vec::new(),
                 notices,
+                cached: None,
+                cache_key: None,
             });
         }
 
@@ -400,12 +409,6 @@ impl Engine {
 
         let t = Instant::now();
         let cited = resolve(&text, packed.hits.len());
-        let context: Vec<Citation> = packed
-            .hits
-            .iter()
-            .enumerate()
-            .map(|(i, h)| Citation::new(i + 1, h))
-            .collect();
         let citations: Vec<Citation> = cited.cited.iter().map(|n| context[n - 1].clone()).collect();
         timings.cite = ms(t);
 
@@ -424,7 +427,7 @@ impl Engine {
         };
         timings.grounding = ms(t);
         timings.total = ms(started);
-        Ok(Answer {
+        let mut answer = Answer {
             answer,
             citations,
             context,
@@ -436,8 +439,240 @@ impl Engine {
             grounding,
             invented_citations: cited.invented,
             notices,
+            cached: None,
+            cache_key: None,
+        };
+        // A fallback's answer is not what the requested generator would write: not cached,
+        // so the next request tries the generator again.
+        if let Some(keys) = keys.filter(|_| generator_name == kind.as_str()) {
+            self.store_answer(&keys, question, &mut answer);
+        }
+        Ok(answer)
+    }
+
+    /// [`Engine::answer_loaded`] from the caches only: the exact cached answer for this
+    /// question and its cached retrieval, or `Ok(None)` when anything would have to be
+    /// computed (then `answer_loaded` does, and counts the misses). Tens of microseconds
+    /// and no index needed: a server answers cache hits without a blocking thread.
+    ///
+    /// # Errors
+    /// As [`Engine::answer`] (validation, unknown collection or prompt).
+    pub fn answer_cached(
+        &self,
+        req: &AnswerRequest,
+        on_event: &mut dyn FnMut(AnswerEvent<'_>),
+    ) -> Result<Option<Answer>, EngineError> {
+        let started = Instant::now();
+        let s = self.setup(req)?;
+        let Some(resp) = self.search_cached(&s.search)? else {
+            return Ok(None);
+        };
+        let retrieve = ms(started);
+        let keys = self.answer_keys(
+            req,
+            s.question,
+            &s.llm,
+            &s.template,
+            s.generator.as_ref(),
+            &resp.hits,
+        );
+        let Some(keys) = keys else {
+            return Ok(None);
+        };
+        Ok(self
+            .cached_answer(&keys, s.question, false)?
+            .map(|found| replay(found, &resp.hits, started, retrieve, on_event)))
+    }
+
+    /// Validates the request and resolves its settings.
+    fn setup<'r>(&self, req: &'r AnswerRequest) -> Result<Setup<'r>, EngineError> {
+        let llm = self.config.llm.clone();
+        let question = req.question.trim();
+        if question.is_empty() {
+            return Err(EngineError::InvalidRequest("question is empty".into()));
+        }
+        let chars = question.chars().count();
+        if chars > llm.max_question_chars {
+            return Err(EngineError::InvalidRequest(format!(
+                "question is {chars} characters, over the limit of {} (max_question_chars)",
+                llm.max_question_chars
+            )));
+        }
+        let template = self
+            .prompts
+            .get(req.prompt.as_deref().unwrap_or(&llm.prompt))?
+            .clone();
+        let kind = req.generator.unwrap_or(llm.generator);
+        let generator = match self.generator(kind) {
+            // A generator the request names but this server cannot provide is the
+            // request's problem; the default one failing is the server's.
+            Err(EngineError::Llm(
+                e @ (lore_llm::LlmError::Config(_) | lore_llm::LlmError::MissingModel { .. }),
+            )) if req.generator.is_some() => {
+                return Err(EngineError::InvalidRequest(format!(
+                    "generator `{kind}` is not available on this server: {e}"
+                )))
+            }
+            other => other?,
+        };
+        let mut search = SearchRequest::new(req.collection.clone(), question);
+        search.top_k = req.top_k.unwrap_or(llm.top_k);
+        search.mode = req.mode;
+        search.filters = req.filters.clone();
+        Ok(Setup {
+            question,
+            llm,
+            template,
+            kind,
+            generator,
+            search,
         })
     }
+
+    /// The cache keys of an answer from `hits` (none when caching is off or nothing was
+    /// retrieved: a no-passage answer is cheap and names the request's filters).
+    fn answer_keys(
+        &self,
+        req: &AnswerRequest,
+        question: &str,
+        llm: &crate::LlmConfig,
+        template: &crate::PromptTemplate,
+        generator: &dyn Generator,
+        hits: &[Hit],
+    ) -> Option<AnswerKeys> {
+        let kind = req.generator.unwrap_or(llm.generator);
+        (self.caches.enabled() && !hits.is_empty()).then(|| {
+            let model = generator.model();
+            let scope = AnswerScope {
+                collection: &req.collection,
+                template,
+                kind,
+                model: &model,
+                llm,
+            };
+            self.caches.answer_keys(&scope, question, hits)
+        })
+    }
+
+    /// The cached answer for `keys`: the exact entry, else (with `semantic`) a similar
+    /// question's answer from the same passages. Without `semantic`, a miss is not counted
+    /// (the caller's full path looks again and counts it).
+    fn cached_answer(
+        &self,
+        keys: &AnswerKeys,
+        question: &str,
+        semantic: bool,
+    ) -> Result<Option<Found>, EngineError> {
+        let caches = &self.caches;
+        if let Some(answer) = caches.answer.lookup(&keys.exact) {
+            caches.answer.record(true);
+            return Ok(Some(Found {
+                answer,
+                hit: CacheHit::Exact,
+                key: keys.exact.to_string(),
+                notice: None,
+            }));
+        }
+        if !semantic {
+            return Ok(None);
+        }
+        caches.answer.record(false);
+        if !caches.semantic.enabled() {
+            return Ok(None);
+        }
+        let Some(candidates) = caches.semantic.candidates(&keys.context) else {
+            caches.semantic.record_outcome(false);
+            return Ok(None);
+        };
+        let embedding = self.embed_query(question)?;
+        let found = match caches.semantic.choose(question, &embedding, &candidates) {
+            Ok(reuse) => caches.answer.lookup(&reuse.answer_key).map(|answer| Found {
+                answer,
+                hit: CacheHit::Semantic,
+                key: reuse.answer_key.to_string(),
+                notice: Some(format!(
+                    "answer reused from the cached answer to \"{}\" (same passages, question similarity {:.3})",
+                    reuse.question, reuse.similarity
+                )),
+            }),
+            Err(miss) => {
+                tracing::debug!(question, ?miss, "semantic cache: no reuse");
+                None
+            }
+        };
+        caches.semantic.record_outcome(found.is_some());
+        Ok(found)
+    }
+
+    /// Caches a generated answer (exact layer) and its question (semantic layer). Caching
+    /// never fails the answer: an embedding error only skips the semantic entry.
+    fn store_answer(&self, keys: &AnswerKeys, question: &str, answer: &mut Answer) {
+        answer.cache_key = Some(keys.exact.to_string());
+        self.caches
+            .answer
+            .insert(&keys.exact, answer.clone(), keys.tags.clone());
+        if self.caches.semantic.enabled() {
+            match self.embed_query(question) {
+                Ok(embedding) => self.caches.remember_question(keys, question, embedding),
+                Err(e) => tracing::warn!(error = %e, "semantic cache: question not remembered"),
+            }
+        }
+    }
+}
+
+/// A validated answer request with its settings resolved.
+struct Setup<'r> {
+    question: &'r str,
+    llm: crate::LlmConfig,
+    template: crate::PromptTemplate,
+    kind: GeneratorKind,
+    generator: Arc<dyn Generator>,
+    search: SearchRequest,
+}
+
+/// A cached answer found for a question.
+struct Found {
+    answer: Arc<Answer>,
+    hit: CacheHit,
+    key: String,
+    notice: Option<String>,
+}
+
+/// Serves a cached answer as a generated one is served: the passages, notices, then the
+/// text in a few pieces. Citation scores are this retrieval's; usage is zero (nothing was
+/// generated); timings are this request's.
+fn replay(
+    found: Found,
+    hits: &[Hit],
+    started: Instant,
+    retrieve_ms: f64,
+    on_event: &mut dyn FnMut(AnswerEvent<'_>),
+) -> Answer {
+    let mut a = found.answer.as_ref().clone();
+    for c in a.context.iter_mut().chain(a.citations.iter_mut()) {
+        if let Some(h) = hits.iter().find(|h| h.chunk_id == c.chunk_id) {
+            c.score = h.score;
+        }
+    }
+    a.notices.extend(found.notice);
+    on_event(AnswerEvent::Retrieved(&a.context));
+    for n in &a.notices {
+        on_event(AnswerEvent::Notice(n));
+    }
+    let ttft = ms(started);
+    for piece in pieces(&a.answer, 4) {
+        on_event(AnswerEvent::Token(piece));
+    }
+    a.usage = Usage::default();
+    a.timings_ms = AnswerTimings {
+        retrieve: retrieve_ms,
+        ttft,
+        total: ms(started),
+        ..AnswerTimings::default()
+    };
+    a.cached = Some(found.hit);
+    a.cache_key = Some(found.key);
+    a
 }
 
 fn ms(since: Instant) -> f64 {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use lore_cache::CacheConfig;
 use lore_embed::Precision;
 use lore_index::StoreOptions;
 use lore_ingest::ChunkerConfig;
@@ -31,6 +32,8 @@ pub struct EngineConfig {
     pub flush_every_chunks: usize,
     /// Answer generation.
     pub llm: LlmConfig,
+    /// Caches (embedding, retrieval, exact and semantic answers; Redis).
+    pub cache: CacheConfig,
 }
 
 impl EngineConfig {
@@ -48,6 +51,7 @@ impl EngineConfig {
             ingest_batch_chunks: 256,
             flush_every_chunks: 20_000,
             llm: LlmConfig::default(),
+            cache: CacheConfig::default(),
         }
     }
 }

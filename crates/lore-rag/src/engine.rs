@@ -9,7 +9,7 @@ use lore_embed::{Embedder, ModelFiles, OnnxEmbedder, OnnxOptions};
 use lore_index::Store;
 use lore_ingest::Chunker;
 
-use crate::{EngineConfig, GeneratorKind, PromptLibrary};
+use crate::{EngineCaches, EngineConfig, GeneratorKind, PromptLibrary};
 
 /// Errors of engine operations (file-level ingest failures are reported per file instead).
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,8 @@ pub struct Engine {
     pub(crate) query_batcher: lore_embed::Batcher,
     /// Generators loaded so far (a GGUF model loads on first use).
     pub(crate) generators: Mutex<HashMap<GeneratorKind, Arc<dyn lore_llm::Generator>>>,
+    /// Query embedding, retrieval and answer caches.
+    pub(crate) caches: Arc<EngineCaches>,
 }
 
 impl Engine {
@@ -53,7 +55,8 @@ impl Engine {
     ///
     /// # Errors
     /// [`EngineError::Embed`] when the models are missing (the message names the set-up
-    /// command) or fail to load; [`EngineError::Index`] when the data dir cannot be opened.
+    /// command) or fail to load; [`EngineError::Index`] when the data dir cannot be opened;
+    /// [`EngineError::InvalidRequest`] for a malformed Redis URL.
     pub fn open(config: EngineConfig) -> Result<Self, EngineError> {
         let (models_dir, how) = resolve_models_dir(config.models_dir.as_deref());
         let files = ModelFiles::locate(&models_dir, how, config.precision)?;
@@ -73,6 +76,7 @@ impl Engine {
         )?;
         let prompts = PromptLibrary::load(&config.data_dir.join("prompts"))?;
         let store = Store::open(&config.data_dir, config.store)?;
+        let caches = EngineCaches::new(&config.cache)?;
         Ok(Engine {
             store,
             embedder: Arc::new(embedder),
@@ -82,6 +86,7 @@ impl Engine {
             prompts,
             query_batcher: lore_embed::Batcher::new(),
             generators: Mutex::new(HashMap::new()),
+            caches,
         })
     }
 
@@ -98,6 +103,11 @@ impl Engine {
     /// The embedding model.
     pub fn embedder(&self) -> &OnnxEmbedder {
         &self.embedder
+    }
+
+    /// The caches (statistics, explicit invalidation).
+    pub fn caches(&self) -> &EngineCaches {
+        &self.caches
     }
 
     /// The prompt templates (built-in and `<data_dir>/prompts/*.toml`).

@@ -76,7 +76,7 @@ impl Default for GroundingConfig {
 }
 
 /// The check of one sentence.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SentenceCheck {
     /// The sentence as generated (with its markers).
     pub text: String,
@@ -94,7 +94,7 @@ pub struct SentenceCheck {
 }
 
 /// The check of one answer.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Grounding {
     /// Supported sentences / all sentences (1.0 for an empty answer).
     pub score: f32,

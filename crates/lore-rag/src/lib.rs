@@ -2,11 +2,13 @@
 //!
 //! It runs ingest (read → detect → extract → chunk → embed → store), retrieval (BM25 ∥
 //! dense → RRF fusion → hits) and answering (retrieve → prompt → generate → cite → ground).
-//! Caching and routing will join here, keeping the flow one way: ingest → index → retrieve
-//! → answer.
+//! Caches sit inside the flow (`cache.rs`): query embeddings, retrievals and answers are
+//! reused only under keys that change with the data. Routing will join here, keeping the
+//! flow one way: ingest → index → retrieve → answer.
 #![warn(missing_docs)]
 
 pub mod answer;
+pub mod cache;
 pub mod cite;
 pub mod compress;
 pub mod config;
@@ -18,10 +20,11 @@ pub mod prompt;
 pub mod search;
 
 pub use answer::{Answer, AnswerEvent, AnswerRequest, AnswerTimings, Citation};
+pub use cache::{CacheHit, CacheStats, EngineCaches};
 pub use config::EngineConfig;
 pub use engine::{Engine, EngineError};
 pub use grounding::{Grounding, GroundingAction, GroundingConfig};
 pub use ingest::{FileReport, FileStatus, IngestEvent, IngestReport, Prepared};
-pub use llm_config::{GeneratorKind, LlmConfig};
+pub use llm_config::{ConfigFile, GeneratorKind, LlmConfig};
 pub use prompt::{PromptLibrary, PromptTemplate};
 pub use search::{SearchRequest, SearchResponse, Timings};

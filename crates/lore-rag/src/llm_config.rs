@@ -120,24 +120,26 @@ impl Default for LlmConfig {
     }
 }
 
-/// The parts of `lore.toml` the engine reads.
+/// The parts of `lore.toml` the engine reads: `[llm]` and `[cache]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-struct ConfigFile {
-    llm: LlmConfig,
+pub struct ConfigFile {
+    /// Answer settings.
+    pub llm: LlmConfig,
+    /// Cache settings.
+    pub cache: lore_cache::CacheConfig,
 }
 
-impl LlmConfig {
-    /// Reads `[llm]` from a `lore.toml`; defaults when the file does not exist and
-    /// `required` is false.
+impl ConfigFile {
+    /// Reads a `lore.toml`; defaults when the file does not exist and `required` is false.
     ///
     /// # Errors
     /// [`EngineError::InvalidRequest`] naming the file and the bad key or value.
-    pub fn from_file(path: &Path, required: bool) -> Result<Self, EngineError> {
+    pub fn read(path: &Path, required: bool) -> Result<Self, EngineError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
-                return Ok(LlmConfig::default())
+                return Ok(ConfigFile::default())
             }
             Err(e) => {
                 return Err(EngineError::InvalidRequest(format!(
@@ -146,9 +148,18 @@ impl LlmConfig {
                 )))
             }
         };
-        let file: ConfigFile = toml::from_str(&text)
-            .map_err(|e| EngineError::InvalidRequest(format!("config {}: {e}", path.display())))?;
-        Ok(file.llm)
+        toml::from_str(&text)
+            .map_err(|e| EngineError::InvalidRequest(format!("config {}: {e}", path.display())))
+    }
+}
+
+impl LlmConfig {
+    /// Reads `[llm]` from a `lore.toml` ([`ConfigFile::read`]).
+    ///
+    /// # Errors
+    /// As [`ConfigFile::read`].
+    pub fn from_file(path: &Path, required: bool) -> Result<Self, EngineError> {
+        Ok(ConfigFile::read(path, required)?.llm)
     }
 
     /// Applies `LORE_LLM_GENERATOR`, `LORE_LLM_BASE_URL`, `LORE_LLM_MODEL`,

@@ -3,10 +3,11 @@
 use std::time::Instant;
 
 use lore_core::{Filter, FilterSet, Hit, SearchMode};
+use lore_embed::Embedder;
 use lore_index::{reciprocal_rank_fusion, DenseStrategy, SearchParams};
 use serde::Serialize;
 
-use crate::{Engine, EngineError};
+use crate::{Engine, EngineCaches, EngineError};
 
 /// Most results a search may ask for.
 pub const MAX_TOP_K: usize = 1000;
@@ -73,9 +74,11 @@ pub struct SearchResponse {
     pub hits: Vec<Hit>,
     /// Stage timings.
     pub timings_ms: Timings,
-    /// How the dense leg ran (absent for BM25 mode).
+    /// How the dense leg ran (absent for BM25 mode and cached results).
     #[serde(skip)]
     pub dense_strategy: Option<DenseStrategy>,
+    /// Served from the retrieval cache (the timings are then the lookup's).
+    pub cached: bool,
 }
 
 impl Engine {
@@ -106,6 +109,28 @@ impl Engine {
     /// # Errors
     /// As [`Engine::search`]; `IndexError::NotLoaded` before [`Engine::load`].
     pub fn search_loaded(&self, req: &SearchRequest) -> Result<SearchResponse, EngineError> {
+        self.search_inner(req, false)?
+            .ok_or_else(|| EngineError::InvalidRequest("search produced no response".into()))
+    }
+
+    /// The search's hits from the retrieval cache only: `Ok(None)` when they would have to
+    /// be computed. Tens of microseconds; needs no loaded index (a server answers cache
+    /// hits without a blocking thread).
+    ///
+    /// # Errors
+    /// As [`Engine::search`] (validation, unknown collection).
+    pub fn search_cached(
+        &self,
+        req: &SearchRequest,
+    ) -> Result<Option<SearchResponse>, EngineError> {
+        self.search_inner(req, true)
+    }
+
+    fn search_inner(
+        &self,
+        req: &SearchRequest,
+        cache_only: bool,
+    ) -> Result<Option<SearchResponse>, EngineError> {
         let start = Instant::now();
         if req.query.trim().is_empty() {
             return Err(EngineError::InvalidRequest("query is empty".into()));
@@ -123,6 +148,22 @@ impl Engine {
             SearchMode::Hybrid => req.candidates.max(req.top_k),
             _ => req.top_k,
         };
+        let key = self.caches.retrieval_key(&info, req, leg_k);
+        let found = self.caches.retrieval.lookup(&key);
+        if let Some(hits) = found {
+            self.caches.retrieval.record(true);
+            t.total = ms(start);
+            return Ok(Some(SearchResponse {
+                hits: hits.as_ref().clone(),
+                timings_ms: t,
+                dense_strategy: None,
+                cached: true,
+            }));
+        }
+        if cache_only {
+            return Ok(None);
+        }
+        self.caches.retrieval.record(false);
         let params = SearchParams { filters, k: leg_k };
 
         let bm25 = if req.mode != SearchMode::Dense {
@@ -161,22 +202,43 @@ impl Engine {
         let s = Instant::now();
         let hits = self.store.hits(&scored)?;
         t.hydrate = ms(s);
+        let tags = EngineCaches::retrieval_tags(&req.collection, &hits);
+        let hits = self.caches.retrieval.insert(&key, hits, tags);
         t.total = ms(start);
-        Ok(SearchResponse {
-            hits,
+        Ok(Some(SearchResponse {
+            hits: hits.as_ref().clone(),
             timings_ms: t,
             dense_strategy,
-        })
+            cached: false,
+        }))
     }
 
-    /// Embeds a query (384-d, unit length). A query over the model's 256 tokens is embedded
-    /// from its start (the BM25 leg still reads all of it). Queries embedded at the same
-    /// time from several threads share one inference ([`lore_embed::Batcher`]).
+    /// Embeds a query (384-d, unit length), through the embedding cache. The normalized
+    /// text is embedded (the model is uncased, so the vector is the original's), which
+    /// makes the cached vector exactly what a fresh inference returns. A query over the
+    /// model's 256 tokens is embedded from its start (the BM25 leg still reads all of it).
+    /// Queries embedded at the same time from several threads share one inference
+    /// ([`lore_embed::Batcher`]).
     ///
     /// # Errors
     /// [`EngineError::Embed`] (runtime failures).
     pub fn embed_query(&self, query: &str) -> Result<Vec<f32>, EngineError> {
-        Ok(self.query_batcher.embed(self.embedder.as_ref(), query)?)
+        let normalized = lore_cache::normalize_text(query);
+        let key = self
+            .caches
+            .embedding_key(&self.embedder.model_id(), &normalized);
+        if let Some(v) = self.caches.embedding.get(&key) {
+            return Ok(v.as_ref().clone());
+        }
+        let v = self
+            .query_batcher
+            .embed(self.embedder.as_ref(), &normalized)?;
+        Ok(self
+            .caches
+            .embedding
+            .insert(&key, v, Vec::new())
+            .as_ref()
+            .clone())
     }
 }
 

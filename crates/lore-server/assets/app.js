@@ -133,7 +133,8 @@ function handleEvent(name, data) {
   else if (name === "done") {
     $("answer").textContent = data.answer;
     const t = data.timings_ms;
-    $("meta").textContent = `${data.generator} · first token ${Math.round(t.ttft)} ms · total ${Math.round(t.total)} ms`;
+    const cached = data.cached ? ` · from cache (${data.cached})` : "";
+    $("meta").textContent = `${data.generator}${cached} · first token ${Math.round(t.ttft)} ms · total ${Math.round(t.total)} ms`;
   } else if (name === "error") $("meta").textContent = `${data.error.code}: ${data.error.message}`;
 }
 

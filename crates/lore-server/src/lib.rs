@@ -29,7 +29,7 @@ use tower_http::trace::TraceLayer;
 pub use error::{ApiError, ErrorType};
 pub use state::{AppState, ServerConfig};
 
-use crate::routes::{collections, documents, health, openai, query, ui};
+use crate::routes::{cache, collections, documents, health, openai, query, ui};
 
 /// The `x-request-id` header: set from the client's value or a new UUID, echoed in the
 /// response and recorded on every log line of the request.
@@ -58,6 +58,21 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{id}", get(documents::job))
         .route("/v1/search", post(query::search))
         .route("/v1/answer", post(query::answer))
+        .route("/v1/cache", axum::routing::delete(cache::clear))
+        .route("/v1/cache/stats", get(cache::stats))
+        .route("/v1/cache/warm", post(cache::warm))
+        .route(
+            "/v1/cache/collections/{name}",
+            axum::routing::delete(cache::clear_collection),
+        )
+        .route(
+            "/v1/cache/collections/{name}/documents/{id}",
+            axum::routing::delete(cache::clear_document),
+        )
+        .route(
+            "/v1/cache/keys/{key}",
+            axum::routing::delete(cache::clear_key),
+        )
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/models", get(openai::models))
         .route("/v1/embeddings", post(openai::embeddings))

@@ -5,7 +5,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::routes::{collections, documents, health, openai, query};
+use crate::routes::{cache, collections, documents, health, openai, query};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -18,6 +18,8 @@ use crate::routes::{collections, documents, health, openai, query};
         collections::create, collections::list, collections::get, collections::delete,
         documents::upload, documents::list, documents::get, documents::delete, documents::job,
         query::search, query::answer,
+        cache::stats, cache::clear, cache::clear_collection, cache::clear_document,
+        cache::clear_key, cache::warm,
         openai::chat_completions, openai::models, openai::embeddings,
         health::health, health::detailed,
     ),
@@ -29,6 +31,7 @@ use crate::routes::{collections, documents, health, openai, query};
         (name = "collections", description = "Create, list, inspect and delete collections"),
         (name = "documents", description = "Upload (ingest jobs), list, get and delete documents"),
         (name = "query", description = "Search and answer"),
+        (name = "cache", description = "Cache statistics, invalidation and warm-up"),
         (name = "openai", description = "OpenAI-compatible endpoints"),
         (name = "health", description = "Liveness and component checks"),
     )

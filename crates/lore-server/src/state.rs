@@ -96,6 +96,23 @@ impl Inner {
         self.engine.write().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Runs `f` at once on the calling (async) thread if the read lock is free: for cache
+    /// lookups of tens of microseconds, cheaper than a hop to a blocking thread. `Ok(None)`
+    /// when a writer holds the lock, the collection's indexes are not open yet, or `f`
+    /// found nothing; the caller then takes the blocking path.
+    pub(crate) fn try_now<T>(
+        &self,
+        f: impl FnOnce(&Engine) -> Result<Option<T>, EngineError>,
+    ) -> Result<Option<T>, ApiError> {
+        let Ok(engine) = self.engine.try_read() else {
+            return Ok(None);
+        };
+        match f(&engine) {
+            Err(EngineError::Index(IndexError::NotLoaded(_))) => Ok(None),
+            other => Ok(other?),
+        }
+    }
+
     /// Runs `f` under the read lock, first opening `collection`'s indexes under the write
     /// lock if no one has yet (a collection created since start-up).
     pub(crate) fn with_loaded<T>(

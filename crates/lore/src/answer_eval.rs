@@ -11,12 +11,12 @@ use lore_rag::AnswerRequest;
 use serde::Deserialize;
 
 use crate::cli::{BenchAnswerArgs, EvalAnswersArgs, EvalGroundingArgs, Global};
-use crate::commands::engine;
+use crate::commands::engine_uncached;
 use crate::progress::Progress;
 
 pub fn eval_answers(g: &Global, a: EvalAnswersArgs) -> Result<ExitCode> {
     let cases: Vec<AnswerCase> = read_jsonl(&a.set)?;
-    let mut engine = engine(g)?;
+    let mut engine = engine_uncached(g)?;
     if let Some(model) = a.llm_model {
         engine.config_mut().llm.embedded_model = model;
     }
@@ -77,7 +77,7 @@ pub fn eval_answers(g: &Global, a: EvalAnswersArgs) -> Result<ExitCode> {
 
 pub fn eval_grounding(g: &Global, a: EvalGroundingArgs) -> Result<ExitCode> {
     let cases: Vec<GroundingCase> = read_jsonl(&a.set)?;
-    let mut engine = engine(g)?;
+    let mut engine = engine_uncached(g)?;
     let report = calibrate_grounding(&mut engine, &a.collection, &cases)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -109,7 +109,7 @@ pub fn bench_answer(g: &Global, a: BenchAnswerArgs) -> Result<ExitCode> {
     if questions.is_empty() {
         bail!("{}: no questions", a.queries.display());
     }
-    let mut engine = engine(g)?;
+    let mut engine = engine_uncached(g)?;
     {
         let llm = &mut engine.config_mut().llm;
         llm.max_answer_tokens = a.max_tokens;

@@ -81,6 +81,9 @@ pub enum Command {
     Bench(BenchCommand),
     /// Serve the HTTP API, the OpenAI-compatible endpoints and the web UI.
     Serve(ServeArgs),
+    /// A running server's caches: statistics, invalidation, warm-up.
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Print the OpenAPI description of the HTTP API (as served at /openapi.json).
     Openapi,
 }
@@ -116,6 +119,103 @@ pub enum BenchCommand {
     Embed(BenchEmbedArgs),
     /// Answer latency per stage: lore's overhead around the generator, TTFT, tokens/s.
     Answer(BenchAnswerArgs),
+    /// Replay a Zipf-distributed query log with paraphrases, without and with caches:
+    /// hit rate per layer, latency side by side, stale answers.
+    Cache(BenchCacheArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Per-layer entries, bytes, hits, misses, hit rate, evictions; semantic reuse; Redis.
+    Stats(CacheServerArgs),
+    /// Invalidate cached entries: everything, a collection's, a document's, or one key.
+    Clear(CacheClearArgs),
+    /// Answer the questions of a file (one per line, `#` comments) so their answers are cached.
+    Warm(CacheWarmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CacheServerArgs {
+    /// The server's base URL.
+    #[arg(long, env = "LORE_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheClearArgs {
+    /// The server's base URL.
+    #[arg(long, env = "LORE_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// Everything, in every layer.
+    #[arg(long, conflicts_with_all = ["collection", "key"])]
+    pub all: bool,
+    /// A collection's entries (with --document: one document's).
+    #[arg(long, short)]
+    pub collection: Option<String>,
+    /// Document id (as listed by `lore documents` or the API), with --collection.
+    #[arg(long, requires = "collection")]
+    pub document: Option<i64>,
+    /// One key, as returned in an answer's `cache_key`.
+    #[arg(long, conflicts_with = "collection")]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheWarmArgs {
+    /// Questions, one per line (blank lines and lines starting with `#` skipped).
+    pub file: PathBuf,
+    /// The server's base URL.
+    #[arg(long, env = "LORE_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// Collection [default: the server's default collection].
+    #[arg(long, short)]
+    pub collection: Option<String>,
+    /// Generator [default: the server's].
+    #[arg(long, short)]
+    pub generator: Option<GeneratorKind>,
+    /// Metadata filters, key=value (repeatable).
+    #[arg(long = "filter", short = 'f')]
+    pub filters: Vec<String>,
+    /// Questions per request (the server takes at most 100).
+    #[arg(long, default_value_t = 10)]
+    pub batch: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCacheArgs {
+    /// BEIR folder (queries.jsonl for the log, corpus.jsonl to change and restore a document).
+    pub beir: PathBuf,
+    /// Collection holding the corpus (as ingested by `lore eval beir`).
+    #[arg(long, short)]
+    pub collection: String,
+    /// Paraphrases, JSON lines {"_id", "text"}: used for repeats of those queries.
+    #[arg(long)]
+    pub paraphrases: Option<PathBuf>,
+    /// Requests in the log.
+    #[arg(long, default_value_t = 1000)]
+    pub requests: usize,
+    /// Zipf exponent s (query of popularity rank r drawn with weight 1/r^s).
+    #[arg(long, default_value_t = 1.0)]
+    pub zipf: f64,
+    /// Share of the repeats of a paraphrased query asked in its paraphrase.
+    #[arg(long, default_value_t = 0.5)]
+    pub paraphrase_rate: f64,
+    /// Seed of the log.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// At this request, the top document of the most popular query is replaced by an edited
+    /// version (restored after the run); 0: no change.
+    #[arg(long, default_value_t = 500)]
+    pub change_at: usize,
+    /// Generator.
+    #[arg(long, short)]
+    pub generator: Option<GeneratorKind>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

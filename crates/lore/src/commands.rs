@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use lore_core::{default_data_dir, Metadata, SearchMode};
 use lore_eval::{evaluate, BeirDataset, EvalOptions};
 use lore_index::Store;
-use lore_rag::{Engine, EngineConfig, FileStatus, LlmConfig, SearchRequest};
+use lore_rag::{ConfigFile, Engine, EngineConfig, FileStatus, LlmConfig, SearchRequest};
 
 use crate::cli::{
     BeirArgs, BenchCommand, BenchEmbedArgs, Cli, Command, ConfigCommand, DeleteArgs, EvalCommand,
@@ -31,6 +31,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(EvalCommand::Answers(a)) => crate::answer_eval::eval_answers(g, a),
         Command::Eval(EvalCommand::Grounding(a)) => crate::answer_eval::eval_grounding(g, a),
         Command::Serve(a) => crate::serve::serve(g, &a),
+        Command::Cache(c) => crate::cache_cmd::run(c),
+        Command::Bench(BenchCommand::Cache(a)) => crate::cache_bench::bench_cache(g, a),
         Command::Openapi => {
             println!("{}", lore_server::openapi::spec_pretty());
             Ok(ExitCode::SUCCESS)
@@ -43,6 +45,10 @@ fn data_dir(g: &Global) -> std::path::PathBuf {
 }
 
 pub(crate) fn engine(g: &Global) -> Result<Engine> {
+    engine_with(g, config_file(g)?)
+}
+
+fn engine_with(g: &Global, file: ConfigFile) -> Result<Engine> {
     let mut config = EngineConfig::new(data_dir(g));
     config.models_dir = g.models_dir.clone();
     config.precision = g.precision;
@@ -52,8 +58,16 @@ pub(crate) fn engine(g: &Global) -> Result<Engine> {
     config.chunker.chunk_tokens = g.chunk_tokens;
     config.chunker.overlap_tokens = g.chunk_overlap;
     config.ingest_batch_chunks = g.ingest_batch.max(1);
-    config.llm = llm_config(g)?;
+    config.llm = file.llm;
+    config.cache = file.cache;
     Ok(Engine::open(config)?)
+}
+
+/// An engine for measurements: caches off, so repeated queries are computed each time.
+pub(crate) fn engine_uncached(g: &Global) -> Result<Engine> {
+    let mut file = config_file(g)?;
+    file.cache.enabled = false;
+    engine_with(g, file)
 }
 
 /// The settings a command would run with. Secrets are redacted.
@@ -69,7 +83,9 @@ fn config_show(g: &Global) -> Result<ExitCode> {
         chunk_overlap: usize,
         ingest_batch: usize,
         llm: LlmConfig,
+        cache: lore_cache::CacheConfig,
     }
+    let file = config_file(g)?;
     let (models_dir, how) = lore_core::resolve_models_dir(g.models_dir.as_deref());
     let config_file = g
         .config
@@ -92,20 +108,24 @@ fn config_show(g: &Global) -> Result<ExitCode> {
         chunk_tokens: g.chunk_tokens,
         chunk_overlap: g.chunk_overlap,
         ingest_batch: g.ingest_batch,
-        llm: llm_config(g)?.redacted(),
+        llm: file.llm.redacted(),
+        cache: file.cache.redacted(),
     };
     print!("{}", toml::to_string(&shown)?);
     Ok(ExitCode::SUCCESS)
 }
 
-/// `[llm]` of the config file, then `LORE_LLM_*` variables.
-fn llm_config(g: &Global) -> Result<LlmConfig> {
-    let mut llm = match &g.config {
-        Some(path) => LlmConfig::from_file(path, true)?,
-        None => LlmConfig::from_file(&data_dir(g).join("lore.toml"), false)?,
+/// The config file (`--config`, else `<data dir>/lore.toml` if present), then the `LORE_LLM_*`,
+/// `LORE_CACHE` and `LORE_REDIS_URL` variables.
+fn config_file(g: &Global) -> Result<ConfigFile> {
+    let mut file = match &g.config {
+        Some(path) => ConfigFile::read(path, true)?,
+        None => ConfigFile::read(&data_dir(g).join("lore.toml"), false)?,
     };
-    llm.apply_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?;
-    Ok(llm)
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    file.llm.apply_env(env)?;
+    file.cache.apply_env(env).map_err(anyhow::Error::msg)?;
+    Ok(file)
 }
 
 /// The store alone, for commands that need no model.
@@ -312,7 +332,7 @@ fn eval_beir(g: &Global, a: BeirArgs) -> Result<ExitCode> {
     let collection = a
         .collection
         .unwrap_or_else(|| format!("beir-{}", data.name));
-    let mut engine = engine(g)?;
+    let mut engine = engine_uncached(g)?;
     let mut progress = Progress::new();
     let opts = EvalOptions {
         collection,
@@ -366,7 +386,7 @@ fn eval_beir(g: &Global, a: BeirArgs) -> Result<ExitCode> {
 fn bench_embed(g: &Global, a: BenchEmbedArgs) -> Result<ExitCode> {
     use lore_embed::Embedder;
     use std::io::Write;
-    let engine = engine(g)?;
+    let engine = engine_uncached(g)?;
     let mut texts = Vec::new();
     for doc in lore_eval::load_corpus(&a.corpus, Some(a.limit))? {
         texts.extend(

@@ -2,11 +2,14 @@
 
 mod answer_eval;
 mod ask;
+mod cache_bench;
+mod cache_cmd;
 mod cli;
 mod commands;
 mod progress;
 mod serve;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -25,6 +28,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: a log file stays greppable.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
     match commands::run(cli) {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_streamed_with_sources, lore, run, stdout_ok};
+use common::{assert_streamed_with_sources, free_port, lore, run, stdout_ok};
 use serde_json::Value;
 
 const QUESTION: &str = "Which hashing function does Rust's HashMap use by default?";
@@ -90,14 +90,6 @@ fn models_dir() -> PathBuf {
     std::env::var_os("LORE_MODELS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| tools_dir().parent().unwrap().join("models"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts llama-server on the SmolLM2 GGUF and waits for /health.

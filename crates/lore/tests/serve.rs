@@ -5,47 +5,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::http::{client, json_of, post_json, sse_events, sse_text};
 use common::{docs_dir, Server};
 use reqwest::blocking::{multipart, Client};
 use serde_json::{json, Value};
-
-fn client() -> Client {
-    Client::builder()
-        .timeout(Duration::from_secs(300))
-        .build()
-        .unwrap()
-}
-
-/// Status and JSON body of a response.
-fn json_of(r: reqwest::blocking::Response) -> (u16, Value) {
-    let status = r.status().as_u16();
-    let text = r.text().unwrap();
-    let v = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
-    (status, v)
-}
-
-fn post_json(c: &Client, url: &str, body: Value) -> (u16, Value) {
-    json_of(c.post(url).json(&body).send().unwrap())
-}
-
-/// Parses an SSE body into `(event, data)` pairs.
-fn sse_events(body: &str) -> Vec<(String, String)> {
-    body.split("\n\n")
-        .filter(|b| !b.trim().is_empty())
-        .filter_map(|block| {
-            let mut name = "message".to_string();
-            let mut data = Vec::new();
-            for line in block.lines() {
-                if let Some(n) = line.strip_prefix("event:") {
-                    name = n.trim().to_string();
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    data.push(d.strip_prefix(' ').unwrap_or(d).to_string());
-                }
-            }
-            (!data.is_empty()).then(|| (name, data.join("\n")))
-        })
-        .collect()
-}
 
 fn wait_job(c: &Client, server: &Server, job: &Value) -> Value {
     let start = Instant::now();
@@ -176,16 +139,7 @@ fn documents_upload_search_answer_and_delete_over_http() {
         kinds.contains(&"token") && kinds.contains(&"citations"),
         "{kinds:?}"
     );
-    let streamed: String = events
-        .iter()
-        .filter(|(n, _)| n == "token")
-        .map(|(_, d)| {
-            serde_json::from_str::<Value>(d).unwrap()["text"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let streamed = sse_text(&events);
     let done: Value = serde_json::from_str(&events.last().unwrap().1).unwrap();
     assert!(streamed.contains("vec!"), "{streamed}");
     assert!(done["timings_ms"]["total"].as_f64().unwrap() > 0.0);
@@ -443,6 +397,16 @@ fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
             &server.at("/v1/answer"),
             "application/json",
             r#"{"query": "", "collection": "kb"}"#,
+        ),
+        400,
+        "invalid_request",
+    );
+    expect(
+        "a generator this server has no endpoint for",
+        raw(
+            &server.at("/v1/answer"),
+            "application/json",
+            r#"{"query": "vectors", "collection": "kb", "generator": "openai"}"#,
         ),
         400,
         "invalid_request",

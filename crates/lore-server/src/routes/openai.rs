@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, OpenAiError};
 use crate::extract::ApiJson;
-use crate::routes::query::{answer_request, answer_stream, sse, AnswerBody, Streamed};
+use crate::routes::query::{answer_json, answer_request, answer_stream, sse, AnswerBody, Streamed};
 use crate::state::{blocking, AppState};
 
 /// The model id that means "the default collection".
@@ -149,6 +149,8 @@ pub struct ChatCompletion {
     pub usage: CompletionUsage,
     /// lore extension: the passages the answer cites.
     pub citations: Vec<Citation>,
+    /// lore extension: `exact` or `semantic` when served from the answer cache, else null.
+    pub cached: Option<lore_rag::CacheHit>,
 }
 
 fn usage_of(a: &Answer) -> CompletionUsage {
@@ -247,10 +249,7 @@ pub async fn chat_completions(
     let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
     let created = now_s();
     if !req.stream {
-        let answer = blocking(&state, move |inner| {
-            inner.with_loaded(&collection, |e| e.answer_loaded(&areq, &mut |_| {}))
-        })
-        .await?;
+        let answer = answer_json(&state, collection, areq).await?;
         let content = format!("{}{}", answer.answer, sources_text(&answer.citations));
         return Ok(Json(ChatCompletion {
             id,
@@ -268,6 +267,7 @@ pub async fn chat_completions(
             }],
             usage: usage_of(&answer),
             citations: answer.citations,
+            cached: answer.cached,
         })
         .into_response());
     }
@@ -310,11 +310,13 @@ pub async fn chat_completions(
                     )));
                 }
                 let citations = serde_json::to_value(&a.citations).unwrap_or_default();
-                out.push(data(&chunk(
+                let mut last = chunk(
                     serde_json::json!({}),
                     Some("stop"),
                     Some(("citations", citations)),
-                )));
+                );
+                last["cached"] = serde_json::to_value(a.cached).unwrap_or_default();
+                out.push(data(&last));
                 if include_usage {
                     let mut last = chunk(serde_json::json!({}), None, None);
                     last["choices"] = serde_json::json!([]);

@@ -63,6 +63,8 @@ pub struct SearchResult {
     pub hits: Vec<SearchHit>,
     /// Stage timings of the (first) collection's search, ms.
     pub timings_ms: Timings,
+    /// Every collection's hits came from the retrieval cache.
+    pub cached: bool,
 }
 
 pub(crate) fn parse_filters(filters: &[String]) -> Result<Vec<Filter>, ApiError> {
@@ -113,21 +115,40 @@ pub async fn search(
     let filters = parse_filters(&body.filters)?;
     let collections = collections_of(&state, body.collection, body.collections)?;
     let top_k = body.top_k.unwrap_or(10);
-    let out = blocking(&state, move |inner| {
-        let mut lists = Vec::new();
-        let mut timings = None;
-        for c in &collections {
+    let requests: Vec<SearchRequest> = collections
+        .iter()
+        .map(|c| {
             let mut req = SearchRequest::new(c.clone(), body.query.clone());
             req.top_k = top_k;
             req.mode = body.mode;
             req.filters = filters.clone();
-            let resp = inner.with_loaded(c, |e| e.search_loaded(&req))?;
+            req
+        })
+        .collect();
+    if let [req] = requests.as_slice() {
+        if let Some(resp) = state.0.try_now(|e| e.search_cached(req))? {
+            return Ok(Json(SearchResult {
+                hits: merge(vec![(req.collection.clone(), resp.hits)], top_k),
+                timings_ms: resp.timings_ms,
+                cached: true,
+            }));
+        }
+    }
+    let out = blocking(&state, move |inner| {
+        let mut lists = Vec::new();
+        let mut timings = None;
+        let mut cached = true;
+        for req in &requests {
+            let c = &req.collection;
+            let resp = inner.with_loaded(c, |e| e.search_loaded(req))?;
             timings.get_or_insert(resp.timings_ms);
+            cached &= resp.cached;
             lists.push((c.clone(), resp.hits));
         }
         Ok(SearchResult {
             hits: merge(lists, top_k),
             timings_ms: timings.unwrap_or_default(),
+            cached,
         })
     })
     .await?;
@@ -251,11 +272,7 @@ pub async fn answer(
         .unwrap_or_else(|| state.config().default_collection.clone());
     let req = answer_request(collection.clone(), &body)?;
     if !body.stream {
-        let out = blocking(&state, move |inner| {
-            inner.with_loaded(&collection, |e| e.answer_loaded(&req, &mut |_| {}))
-        })
-        .await?;
-        return Ok(Json(out).into_response());
+        return Ok(Json(answer_json(&state, collection, req).await?).into_response());
     }
     // Validation errors before the first event still get a plain 4xx.
     blocking(&state, {
@@ -271,6 +288,22 @@ pub async fn answer(
     })
     .await?;
     Ok(sse(answer_events(&state, collection, req)).into_response())
+}
+
+/// An answer as one value: from the caches at once when they have it, else computed on a
+/// blocking thread.
+pub(crate) async fn answer_json(
+    state: &AppState,
+    collection: String,
+    req: AnswerRequest,
+) -> Result<Answer, ApiError> {
+    if let Some(answer) = state.0.try_now(|e| e.answer_cached(&req, &mut |_| {}))? {
+        return Ok(answer);
+    }
+    blocking(state, move |inner| {
+        inner.with_loaded(&collection, |e| e.answer_loaded(&req, &mut |_| {}))
+    })
+    .await
 }
 
 /// What a streamed answer produces, in order.
@@ -290,22 +323,38 @@ pub(crate) fn answer_stream(
     req: AnswerRequest,
 ) -> ReceiverStream<Streamed> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Streamed>(256);
+    let streamed = |ev: AnswerEvent<'_>| match ev {
+        AnswerEvent::Retrieved(passages) => Streamed::Retrieved(passages.to_vec()),
+        AnswerEvent::Token(t) => Streamed::Token(t.to_string()),
+        AnswerEvent::Notice(n) => Streamed::Notice(n.to_string()),
+    };
+    // A cached answer's few events fit the channel: sent at once, no blocking thread.
+    let mut events = Vec::new();
+    match state
+        .0
+        .try_now(|e| e.answer_cached(&req, &mut |ev| events.push(streamed(ev))))
+    {
+        Ok(Some(answer)) => {
+            for m in events
+                .into_iter()
+                .chain(std::iter::once(Streamed::Done(Box::new(answer))))
+            {
+                let _ = tx.try_send(m);
+            }
+            return ReceiverStream::new(rx);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            let _ = tx.try_send(Streamed::Failed(e));
+            return ReceiverStream::new(rx);
+        }
+    }
     let inner = state.0.clone();
     tokio::task::spawn_blocking(move || {
         let result = inner.with_loaded(&collection, |e| {
             e.answer_loaded(&req, &mut |ev| {
-                let msg = match ev {
-                    AnswerEvent::Retrieved(hits) => Streamed::Retrieved(
-                        hits.iter()
-                            .enumerate()
-                            .map(|(i, h)| Citation::new(i + 1, h))
-                            .collect(),
-                    ),
-                    AnswerEvent::Token(t) => Streamed::Token(t.to_string()),
-                    AnswerEvent::Notice(n) => Streamed::Notice(n.to_string()),
-                };
                 // A gone client: keep going quietly (the answer is still timed and logged).
-                let _ = tx.blocking_send(msg);
+                let _ = tx.blocking_send(streamed(ev));
             })
         });
         let last = match result {

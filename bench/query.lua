@@ -1,14 +1,17 @@
--- wrk script: POST /v1/search with the SciFact queries in turn, one per request.
--- Usage: wrk -c100 -t2 -d30s -s bench/search.lua http://127.0.0.1:8080 -- QUERIES.jsonl COLLECTION [MODE]
+-- wrk script: POST /v1/search (or /v1/answer) with the SciFact queries in turn, one per
+-- request.
+-- Usage: wrk -c100 -t2 -d30s -s bench/query.lua http://127.0.0.1:8080 -- QUERIES.jsonl COLLECTION [MODE] [ENDPOINT]
 local queries = {}
 local collection = "scifact"
 local mode = "hybrid"
+local endpoint = "/v1/search"
 local counter = 0
 
 function init(args)
   local path = args[1] or "../shared/data/beir/scifact/queries.jsonl"
   collection = args[2] or collection
   mode = args[3] or mode
+  endpoint = args[4] or endpoint
   for line in io.lines(path) do
     local text = line:match('"text"%s*:%s*"(.-)"%s*[,}]')
     if text then table.insert(queries, text) end
@@ -19,8 +22,9 @@ end
 
 function request()
   counter = counter % #queries + 1
-  local body = '{"query":"' .. queries[counter] .. '","collection":"' .. collection .. '","top_k":10,"mode":"' .. mode .. '"}'
-  return wrk.format("POST", "/v1/search", {["Content-Type"] = "application/json"}, body)
+  local top_k = endpoint == "/v1/search" and ',"top_k":10' or ''
+  local body = '{"query":"' .. queries[counter] .. '","collection":"' .. collection .. '"' .. top_k .. ',"mode":"' .. mode .. '"}'
+  return wrk.format("POST", endpoint, {["Content-Type"] = "application/json"}, body)
 end
 
 local errors = 0

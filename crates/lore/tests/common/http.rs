@@ -1,0 +1,59 @@
+//! HTTP helpers for tests against `lore serve`.
+
+use std::time::Duration;
+
+use reqwest::blocking::Client;
+use serde_json::Value;
+
+/// A blocking client with a generous timeout (answers may generate).
+pub fn client() -> Client {
+    Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .unwrap()
+}
+
+/// Status and JSON body of a response.
+pub fn json_of(r: reqwest::blocking::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().unwrap();
+    let v = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    (status, v)
+}
+
+pub fn post_json(c: &Client, url: &str, body: Value) -> (u16, Value) {
+    json_of(c.post(url).json(&body).send().unwrap())
+}
+
+/// Parses an SSE body into `(event, data)` pairs.
+pub fn sse_events(body: &str) -> Vec<(String, String)> {
+    body.split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .filter_map(|block| {
+            let mut name = "message".to_string();
+            let mut data = Vec::new();
+            for line in block.lines() {
+                if let Some(n) = line.strip_prefix("event:") {
+                    name = n.trim().to_string();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push(d.strip_prefix(' ').unwrap_or(d).to_string());
+                }
+            }
+            (!data.is_empty()).then(|| (name, data.join("\n")))
+        })
+        .collect()
+}
+
+/// The text of the `token` events of an SSE answer, joined.
+pub fn sse_text(events: &[(String, String)]) -> String {
+    events
+        .iter()
+        .filter(|(n, _)| n == "token")
+        .map(|(_, d)| {
+            serde_json::from_str::<Value>(d).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
