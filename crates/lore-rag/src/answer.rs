@@ -265,7 +265,9 @@ impl Engine {
             kind,
             generator,
             search,
-        } = self.setup(req)?;
+        } = self.setup(req, true)?.ok_or_else(|| {
+            EngineError::InvalidRequest("the generator could not be loaded".into())
+        })?;
         let mut timings = AnswerTimings::default();
         let hits = self.search_loaded(&search)?.hits;
         timings.retrieve = ms(started);
@@ -463,7 +465,10 @@ impl Engine {
         on_event: &mut dyn FnMut(AnswerEvent<'_>),
     ) -> Result<Option<Answer>, EngineError> {
         let started = Instant::now();
-        let s = self.setup(req)?;
+        // Never load a model here (seconds, and the caller may be an async thread).
+        let Some(s) = self.setup(req, false)? else {
+            return Ok(None);
+        };
         let Some(resp) = self.search_cached(&s.search)? else {
             return Ok(None);
         };
@@ -484,8 +489,13 @@ impl Engine {
             .map(|found| replay(found, &resp.hits, started, retrieve, on_event)))
     }
 
-    /// Validates the request and resolves its settings.
-    fn setup<'r>(&self, req: &'r AnswerRequest) -> Result<Setup<'r>, EngineError> {
+    /// Validates the request and resolves its settings; without `load`, `Ok(None)` when
+    /// the generator is not loaded yet (or another thread is loading one).
+    fn setup<'r>(
+        &self,
+        req: &'r AnswerRequest,
+        load: bool,
+    ) -> Result<Option<Setup<'r>>, EngineError> {
         let llm = self.config.llm.clone();
         let question = req.question.trim();
         if question.is_empty() {
@@ -503,6 +513,19 @@ impl Engine {
             .get(req.prompt.as_deref().unwrap_or(&llm.prompt))?
             .clone();
         let kind = req.generator.unwrap_or(llm.generator);
+        if !load {
+            let Some(generator) = self.loaded_generator(kind) else {
+                return Ok(None);
+            };
+            return Ok(Some(Setup {
+                search: self.answer_search(req, question, &llm),
+                question,
+                llm,
+                template,
+                kind,
+                generator,
+            }));
+        }
         let generator = match self.generator(kind) {
             // A generator the request names but this server cannot provide is the
             // request's problem; the default one failing is the server's.
@@ -515,18 +538,33 @@ impl Engine {
             }
             other => other?,
         };
-        let mut search = SearchRequest::new(req.collection.clone(), question);
-        search.top_k = req.top_k.unwrap_or(llm.top_k);
-        search.mode = req.mode;
-        search.filters = req.filters.clone();
-        Ok(Setup {
+        Ok(Some(Setup {
+            search: self.answer_search(req, question, &llm),
             question,
             llm,
             template,
             kind,
             generator,
-            search,
-        })
+        }))
+    }
+
+    /// The retrieval an answer runs.
+    fn answer_search(
+        &self,
+        req: &AnswerRequest,
+        question: &str,
+        llm: &crate::LlmConfig,
+    ) -> SearchRequest {
+        let mut search = SearchRequest::new(req.collection.clone(), question);
+        search.top_k = req.top_k.unwrap_or(llm.top_k);
+        search.mode = req.mode;
+        search.filters = req.filters.clone();
+        search
+    }
+
+    /// The generator of `kind` if it is loaded and no other thread holds the registry.
+    fn loaded_generator(&self, kind: GeneratorKind) -> Option<Arc<dyn Generator>> {
+        self.generators.try_lock().ok()?.get(&kind).cloned()
     }
 
     /// The cache keys of an answer from `hits` (none when caching is off or nothing was
