@@ -258,23 +258,22 @@ impl Engine {
         on_event: &mut dyn FnMut(AnswerEvent<'_>),
     ) -> Result<Answer, EngineError> {
         let started = Instant::now();
+        let setup = self.setup(req)?;
+        let generator = self.requested_generator(req, setup.kind)?;
+        let mut timings = AnswerTimings::default();
+        let hits = self.search_loaded(&setup.search)?.hits;
+        timings.retrieve = ms(started);
+
+        // The keys need the retrieved context: a cached answer is only ever reused for the
+        // passages it was written from.
+        let keys = self.answer_keys(&setup, generator.as_ref(), &hits);
         let Setup {
             question,
             llm,
             template,
             kind,
-            generator,
-            search,
-        } = self.setup(req, true)?.ok_or_else(|| {
-            EngineError::InvalidRequest("the generator could not be loaded".into())
-        })?;
-        let mut timings = AnswerTimings::default();
-        let hits = self.search_loaded(&search)?.hits;
-        timings.retrieve = ms(started);
-
-        // The keys need the retrieved context: a cached answer is only ever reused for the
-        // passages it was written from.
-        let keys = self.answer_keys(req, question, &llm, &template, generator.as_ref(), &hits);
+            ..
+        } = setup;
         if let Some(keys) = &keys {
             if let Some(found) = self.cached_answer(keys, question, true)? {
                 return Ok(replay(found, &hits, started, timings.retrieve, on_event));
@@ -465,23 +464,16 @@ impl Engine {
         on_event: &mut dyn FnMut(AnswerEvent<'_>),
     ) -> Result<Option<Answer>, EngineError> {
         let started = Instant::now();
+        let s = self.setup(req)?;
         // Never load a model here (seconds, and the caller may be an async thread).
-        let Some(s) = self.setup(req, false)? else {
+        let Some(generator) = self.loaded_generator(s.kind) else {
             return Ok(None);
         };
         let Some(resp) = self.search_cached(&s.search)? else {
             return Ok(None);
         };
         let retrieve = ms(started);
-        let keys = self.answer_keys(
-            req,
-            s.question,
-            &s.llm,
-            &s.template,
-            s.generator.as_ref(),
-            &resp.hits,
-        );
-        let Some(keys) = keys else {
+        let Some(keys) = self.answer_keys(&s, generator.as_ref(), &resp.hits) else {
             return Ok(None);
         };
         Ok(self
@@ -489,13 +481,10 @@ impl Engine {
             .map(|found| replay(found, &resp.hits, started, retrieve, on_event)))
     }
 
-    /// Validates the request and resolves its settings; without `load`, `Ok(None)` when
-    /// the generator is not loaded yet (or another thread is loading one).
-    fn setup<'r>(
-        &self,
-        req: &'r AnswerRequest,
-        load: bool,
-    ) -> Result<Option<Setup<'r>>, EngineError> {
+    /// Validates the request and resolves its settings (the generator is resolved apart:
+    /// loaded on demand by [`Engine::answer_loaded`], only if already loaded by
+    /// [`Engine::answer_cached`]).
+    fn setup<'r>(&self, req: &'r AnswerRequest) -> Result<Setup<'r>, EngineError> {
         let llm = self.config.llm.clone();
         let question = req.question.trim();
         if question.is_empty() {
@@ -512,54 +501,37 @@ impl Engine {
             .prompts
             .get(req.prompt.as_deref().unwrap_or(&llm.prompt))?
             .clone();
-        let kind = req.generator.unwrap_or(llm.generator);
-        if !load {
-            let Some(generator) = self.loaded_generator(kind) else {
-                return Ok(None);
-            };
-            return Ok(Some(Setup {
-                search: self.answer_search(req, question, &llm),
-                question,
-                llm,
-                template,
-                kind,
-                generator,
-            }));
-        }
-        let generator = match self.generator(kind) {
-            // A generator the request names but this server cannot provide is the
-            // request's problem; the default one failing is the server's.
-            Err(EngineError::Llm(
-                e @ (lore_llm::LlmError::Config(_) | lore_llm::LlmError::MissingModel { .. }),
-            )) if req.generator.is_some() => {
-                return Err(EngineError::InvalidRequest(format!(
-                    "generator `{kind}` is not available on this server: {e}"
-                )))
-            }
-            other => other?,
-        };
-        Ok(Some(Setup {
-            search: self.answer_search(req, question, &llm),
-            question,
-            llm,
-            template,
-            kind,
-            generator,
-        }))
-    }
-
-    /// The retrieval an answer runs.
-    fn answer_search(
-        &self,
-        req: &AnswerRequest,
-        question: &str,
-        llm: &crate::LlmConfig,
-    ) -> SearchRequest {
         let mut search = SearchRequest::new(req.collection.clone(), question);
         search.top_k = req.top_k.unwrap_or(llm.top_k);
         search.mode = req.mode;
         search.filters = req.filters.clone();
-        search
+        Ok(Setup {
+            question,
+            kind: req.generator.unwrap_or(llm.generator),
+            llm,
+            template,
+            search,
+        })
+    }
+
+    /// The generator of `kind`, loaded if needed.
+    ///
+    /// # Errors
+    /// A generator the request names but this server cannot provide is the request's
+    /// problem ([`EngineError::InvalidRequest`]); the default one failing is the server's.
+    fn requested_generator(
+        &self,
+        req: &AnswerRequest,
+        kind: GeneratorKind,
+    ) -> Result<Arc<dyn Generator>, EngineError> {
+        match self.generator(kind) {
+            Err(EngineError::Llm(
+                e @ (lore_llm::LlmError::Config(_) | lore_llm::LlmError::MissingModel { .. }),
+            )) if req.generator.is_some() => Err(EngineError::InvalidRequest(format!(
+                "generator `{kind}` is not available on this server: {e}"
+            ))),
+            other => other,
+        }
     }
 
     /// The generator of `kind` if it is loaded and no other thread holds the registry.
@@ -571,24 +543,20 @@ impl Engine {
     /// retrieved: a no-passage answer is cheap and names the request's filters).
     fn answer_keys(
         &self,
-        req: &AnswerRequest,
-        question: &str,
-        llm: &crate::LlmConfig,
-        template: &crate::PromptTemplate,
+        s: &Setup<'_>,
         generator: &dyn Generator,
         hits: &[Hit],
     ) -> Option<AnswerKeys> {
-        let kind = req.generator.unwrap_or(llm.generator);
         (self.caches.enabled() && !hits.is_empty()).then(|| {
             let model = generator.model();
             let scope = AnswerScope {
-                collection: &req.collection,
-                template,
-                kind,
+                collection: &s.search.collection,
+                template: &s.template,
+                kind: s.kind,
                 model: &model,
-                llm,
+                llm: &s.llm,
             };
-            self.caches.answer_keys(&scope, question, hits)
+            self.caches.answer_keys(&scope, s.question, hits)
         })
     }
 
@@ -664,7 +632,6 @@ struct Setup<'r> {
     llm: crate::LlmConfig,
     template: crate::PromptTemplate,
     kind: GeneratorKind,
-    generator: Arc<dyn Generator>,
     search: SearchRequest,
 }
 

@@ -287,16 +287,17 @@ impl EngineCaches {
         // The exact key sees the passages in order (the prompt numbers them); the semantic
         // list key sees them as a set: a paraphrase often ranks the same passages in
         // another order, and a reused answer comes with its own numbered context.
-        let mut by_id: Vec<Hit> = hits.to_vec();
-        by_id.sort_by_key(|h| h.chunk_id);
+        // Each text is hashed once for both fingerprints (this runs on every cache hit).
+        let mut hashed: Vec<(&Hit, Key)> = hits.iter().map(|h| (h, text_hash(h))).collect();
+        let ordered = fingerprint(&hashed);
+        hashed.sort_by_key(|(h, _)| h.chunk_id);
+        let as_set = fingerprint(&hashed);
         AnswerKeys {
             exact: scope(self.answer.key())
-                .text(&context_fingerprint(hits))
+                .text(&ordered)
                 .text(&normalize_text(question))
                 .finish(),
-            context: scope(self.semantic.lists().key())
-                .text(&context_fingerprint(&by_id))
-                .finish(),
+            context: scope(self.semantic.lists().key()).text(&as_set).finish(),
             tags: tags_of(s.collection, hits),
         }
     }
@@ -317,9 +318,18 @@ impl EngineCaches {
 
 /// sha256 over the ordered passages: what the generator is shown, and how they are numbered.
 pub fn context_fingerprint(hits: &[Hit]) -> String {
-    let mut b = Key::builder("context").num(hits.len() as u64);
-    for h in hits {
-        let text_hash = Key::builder("text").text(&h.text).finish();
+    let hashed: Vec<(&Hit, Key)> = hits.iter().map(|h| (h, text_hash(h))).collect();
+    fingerprint(&hashed)
+}
+
+fn text_hash(h: &Hit) -> Key {
+    Key::builder("text").text(&h.text).finish()
+}
+
+/// [`context_fingerprint`] of passages whose text hashes are computed.
+fn fingerprint(passages: &[(&Hit, Key)]) -> String {
+    let mut b = Key::builder("context").num(passages.len() as u64);
+    for (h, text_hash) in passages {
         b = b
             .num(h.chunk_id as u64)
             .num(h.document_id as u64)

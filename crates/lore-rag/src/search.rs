@@ -109,61 +109,19 @@ impl Engine {
     /// # Errors
     /// As [`Engine::search`]; `IndexError::NotLoaded` before [`Engine::load`].
     pub fn search_loaded(&self, req: &SearchRequest) -> Result<SearchResponse, EngineError> {
-        self.search_inner(req, false)?
-            .ok_or_else(|| EngineError::InvalidRequest("search produced no response".into()))
-    }
-
-    /// The search's hits from the retrieval cache only: `Ok(None)` when they would have to
-    /// be computed. Tens of microseconds; needs no loaded index (a server answers cache
-    /// hits without a blocking thread).
-    ///
-    /// # Errors
-    /// As [`Engine::search`] (validation, unknown collection).
-    pub fn search_cached(
-        &self,
-        req: &SearchRequest,
-    ) -> Result<Option<SearchResponse>, EngineError> {
-        self.search_inner(req, true)
-    }
-
-    fn search_inner(
-        &self,
-        req: &SearchRequest,
-        cache_only: bool,
-    ) -> Result<Option<SearchResponse>, EngineError> {
-        let start = Instant::now();
-        if req.query.trim().is_empty() {
-            return Err(EngineError::InvalidRequest("query is empty".into()));
+        let Probe {
+            start,
+            info,
+            key,
+            leg_k,
+            hit,
+        } = self.probe(req)?;
+        self.caches.retrieval.record(hit.is_some());
+        if let Some(resp) = hit {
+            return Ok(resp);
         }
-        if req.top_k == 0 || req.top_k > MAX_TOP_K {
-            return Err(EngineError::InvalidRequest(format!(
-                "top_k must be between 1 and {MAX_TOP_K}, got {}",
-                req.top_k
-            )));
-        }
-        let info = self.store.collection(&req.collection)?;
-        let filters = FilterSet::new(&req.filters);
         let mut t = Timings::default();
-        let leg_k = match req.mode {
-            SearchMode::Hybrid => req.candidates.max(req.top_k),
-            _ => req.top_k,
-        };
-        let key = self.caches.retrieval_key(&info, req, leg_k);
-        let found = self.caches.retrieval.lookup(&key);
-        if let Some(hits) = found {
-            self.caches.retrieval.record(true);
-            t.total = ms(start);
-            return Ok(Some(SearchResponse {
-                hits: hits.as_ref().clone(),
-                timings_ms: t,
-                dense_strategy: None,
-                cached: true,
-            }));
-        }
-        if cache_only {
-            return Ok(None);
-        }
-        self.caches.retrieval.record(false);
+        let filters = FilterSet::new(&req.filters);
         let params = SearchParams { filters, k: leg_k };
 
         let bm25 = if req.mode != SearchMode::Dense {
@@ -205,12 +163,70 @@ impl Engine {
         let tags = EngineCaches::retrieval_tags(&req.collection, &hits);
         let hits = self.caches.retrieval.insert(&key, hits, tags);
         t.total = ms(start);
-        Ok(Some(SearchResponse {
+        Ok(SearchResponse {
             hits: hits.as_ref().clone(),
             timings_ms: t,
             dense_strategy,
             cached: false,
-        }))
+        })
+    }
+
+    /// The search's hits from the retrieval cache only: `Ok(None)` when they would have to
+    /// be computed (then [`Engine::search_loaded`] does, and counts the miss). Tens of
+    /// microseconds; needs no loaded index (a server answers cache hits without a
+    /// blocking thread).
+    ///
+    /// # Errors
+    /// As [`Engine::search`] (validation, unknown collection).
+    pub fn search_cached(
+        &self,
+        req: &SearchRequest,
+    ) -> Result<Option<SearchResponse>, EngineError> {
+        let hit = self.probe(req)?.hit;
+        if hit.is_some() {
+            self.caches.retrieval.record(true);
+        }
+        Ok(hit)
+    }
+
+    /// Validates `req` and looks it up in the retrieval cache (uncounted).
+    fn probe(&self, req: &SearchRequest) -> Result<Probe, EngineError> {
+        let start = Instant::now();
+        if req.query.trim().is_empty() {
+            return Err(EngineError::InvalidRequest("query is empty".into()));
+        }
+        if req.top_k == 0 || req.top_k > MAX_TOP_K {
+            return Err(EngineError::InvalidRequest(format!(
+                "top_k must be between 1 and {MAX_TOP_K}, got {}",
+                req.top_k
+            )));
+        }
+        let info = self.store.collection(&req.collection)?;
+        let leg_k = match req.mode {
+            SearchMode::Hybrid => req.candidates.max(req.top_k),
+            _ => req.top_k,
+        };
+        let key = self.caches.retrieval_key(&info, req, leg_k);
+        let hit = self
+            .caches
+            .retrieval
+            .lookup(&key)
+            .map(|hits| SearchResponse {
+                hits: hits.as_ref().clone(),
+                timings_ms: Timings {
+                    total: ms(start),
+                    ..Timings::default()
+                },
+                dense_strategy: None,
+                cached: true,
+            });
+        Ok(Probe {
+            start,
+            info,
+            key,
+            leg_k,
+            hit,
+        })
     }
 
     /// Embeds a query (384-d, unit length), through the embedding cache. The normalized
@@ -240,6 +256,16 @@ impl Engine {
             .as_ref()
             .clone())
     }
+}
+
+/// A validated search, its retrieval cache key, and the cached response if any.
+struct Probe {
+    start: Instant,
+    info: lore_index::CollectionInfo,
+    key: lore_cache::Key,
+    /// Candidates each leg fetches.
+    leg_k: usize,
+    hit: Option<SearchResponse>,
 }
 
 fn ms(since: Instant) -> f64 {
