@@ -7,11 +7,17 @@ secs="${SECS:-30}"
 queries=../shared/data/beir/scifact/queries.jsonl
 work="$(mktemp -d)"
 
+# An unlimited admin key for the load generator and `lore cache` (query.lua reads it too).
+export LORE_API_KEY="${LORE_API_KEY:-$("$lore" --data-dir "$data" keys create --role admin --rate unlimited --name bench)}"
+
 start_server() {
   "$lore" --data-dir "$data" serve --bind 127.0.0.1:0 "$@" > "$work/out" 2> "$work/log" &
   pid=$!
   trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
-  until grep -q "listening on" "$work/out" 2>/dev/null; do sleep 0.01; done
+  until grep -q "listening on" "$work/out" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { cat "$work/log" >&2; echo "lore serve did not start" >&2; exit 1; }
+    sleep 0.01
+  done
   url="$(grep -o 'http://[^ ]*' "$work/out")"
   until curl -sf "$url/health" > /dev/null; do sleep 0.01; done
 }

@@ -9,8 +9,8 @@ import sys
 import openai
 from openai import OpenAI
 
-base, collection = sys.argv[1], sys.argv[2]
-client = OpenAI(base_url=f"{base}/v1", api_key="unused-by-lore", max_retries=0)
+base, collection, key = sys.argv[1], sys.argv[2], sys.argv[3]
+client = OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0)
 question = "Which macro creates a new vector that holds the values you give it?"
 
 # Models: `lore`, the collection, the embedding model.

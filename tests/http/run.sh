@@ -44,22 +44,26 @@ for _ in $(seq 1 300); do
 done
 url="$(grep -o 'http://[^ ]*' "$data/stdout")"
 echo "lore serve at $url"
+# An admin key made beside the running server (it sees new keys on the next request).
+key="$("$lore" --data-dir "$data" keys create --role admin --name http-tests --rate unlimited)"
+auth="Authorization: Bearer $key"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/v1/collections")" = 401 ]
 
-curl -sf -X POST "$url/v1/collections" -H 'content-type: application/json' -d '{"name":"kb"}' > /dev/null
-curl -sf -X POST "$url/v1/collections/kb/documents?wait_ms=60000" \
+curl -sf -X POST "$url/v1/collections" -H "$auth" -H 'content-type: application/json' -d '{"name":"kb"}' > /dev/null
+curl -sf -X POST "$url/v1/collections/kb/documents?wait_ms=60000" -H "$auth" \
   -F "file=@$docs/rust-book-ch08-01-vectors.md" -F "file=@$docs/httpd-bind.html" \
   -F "file=@$docs/rust-book-ch04-01-what-is-ownership.md" -F domain=engineering \
   | grep -q '"status":"done"'
 
-"$venv/bin/python" "$here/openai_sdk_test.py" "$url" kb
+"$venv/bin/python" "$here/openai_sdk_test.py" "$url" kb "$key"
 
 # ES modules resolve packages from the script's folder up, not NODE_PATH: link the cached
 # node_modules beside the script (ignored by git).
 ln -sfn "$node_dir/node_modules" "$here/node_modules"
-node "$here/ui_test.mjs" "$url" "$docs/rust-book-ch08-03-hash-maps.md" "$artifacts/web-ui.png"
+node "$here/ui_test.mjs" "$url" "$docs/rust-book-ch08-03-hash-maps.md" "$artifacts/web-ui.png" "$key"
 
 # Fuzz every operation from the spec; any 5xx fails the run.
-(cd "$data" && "$venv/bin/schemathesis" run "$url/openapi.json" --checks not_a_server_error \
+(cd "$data" && "$venv/bin/schemathesis" run "$url/openapi.json" --checks not_a_server_error -H "$auth" \
   --max-examples "${FUZZ_EXAMPLES:-25}" --request-timeout 60 --generation-deterministic \
   --report junit --report-dir "$artifacts" --suppress-health-check all)
 

@@ -1,9 +1,9 @@
 // The web UI in headless Chromium (Debian's chromium, driven by playwright-core): upload a
 // file through the page, ask, see a streamed answer with a source. Saves a screenshot.
-// Usage: node ui_test.mjs BASE_URL FILE SCREENSHOT.png
+// Usage: node ui_test.mjs BASE_URL FILE SCREENSHOT.png API_KEY
 import { chromium } from "playwright-core";
 
-const [base, file, shot] = process.argv.slice(2);
+const [base, file, shot, key] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -14,6 +14,9 @@ const page = await browser.newPage({ viewport: { width: 390, height: 900 } }); /
 const external = [];
 page.on("request", (r) => { if (!r.url().startsWith(base)) external.push(r.url()); });
 await page.goto(base + "/");
+// The key field: without it every API call is refused (401).
+await page.fill("#api-key", key);
+await page.press("#api-key", "Tab");
 await page.fill("#new-collection", "ui");
 await page.click("#create");
 await page.waitForFunction(() => document.getElementById("collection").value === "ui");

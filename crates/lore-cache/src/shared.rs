@@ -150,9 +150,15 @@ impl Shared {
         self.epoch.elapsed().as_millis() as u64
     }
 
+    /// The key prefix (`lore:`); other users of the pool (rate limits) put their keys
+    /// under it too.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// Runs `f` on a pooled connection, or skips it while Redis is down (one caller per
-    /// `retry_ms` probes). `None` when skipped or failed.
-    fn run<T>(&self, f: impl FnOnce(&mut redis::Connection) -> RedisResult<T>) -> Option<T> {
+    /// `retry_ms` probes). `None` when skipped or failed (counted in [`Shared::stats`]).
+    pub fn run<T>(&self, f: impl FnOnce(&mut redis::Connection) -> RedisResult<T>) -> Option<T> {
         if !self.available.load(Ordering::Acquire) {
             let now = self.now_ms();
             let at = self.retry_at_ms.load(Ordering::Acquire);
@@ -174,7 +180,7 @@ impl Shared {
         match result {
             Ok(v) => {
                 if !self.available.swap(true, Ordering::AcqRel) {
-                    tracing::info!(url = %self.url, "Redis reachable again: shared cache level back");
+                    tracing::info!(url = %self.url, "Redis reachable again: shared cache and rate limits back");
                 }
                 Some(v)
             }
@@ -185,7 +191,7 @@ impl Shared {
                 if self.available.swap(false, Ordering::AcqRel) {
                     self.outages.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(url = %self.url, %error,
-                        "Redis unavailable: caching in process only until it returns");
+                        "Redis unavailable: caching and rate limiting in process only until it returns");
                 }
                 None
             }

@@ -127,6 +127,28 @@ impl FilterSet {
         FilterSet { by_field }
     }
 
+    /// Narrows `field` to `allowed`: the values already asked for that are allowed, or all
+    /// of `allowed` when the field was not filtered. An empty result stays as an empty
+    /// list, which matches nothing (never "unfiltered"): a caller restricted to `hr` who
+    /// asks for `domain=engineering` gets no chunks.
+    pub fn restrict(mut self, field: FilterField, allowed: &[String]) -> Self {
+        let values = self
+            .by_field
+            .entry(field)
+            .or_insert_with(|| allowed.to_vec());
+        values.retain(|v| allowed.contains(v));
+        self
+    }
+
+    /// The set narrowed by an [`crate::Access`] (its domains; collections are checked
+    /// before retrieval).
+    pub fn restricted(self, access: &crate::Access) -> Self {
+        match &access.domains {
+            Some(domains) => self.restrict(FilterField::Domain, domains),
+            None => self,
+        }
+    }
+
     /// True when nothing is filtered.
     pub fn is_empty(&self) -> bool {
         self.by_field.is_empty()
@@ -193,5 +215,27 @@ mod tests {
         assert!(set.matches(&meta("legal", &["x", "policy"]), "a"));
         assert!(!set.matches(&meta("engineering", &["policy"]), "a"));
         assert!(!set.matches(&meta("hr", &[]), "a"));
+    }
+
+    #[test]
+    fn restriction_intersects_and_never_widens() {
+        let hr = vec!["hr".to_string()];
+        let asked = FilterSet::new(&["domain=engineering".parse().unwrap()]);
+        let set = asked.restrict(FilterField::Domain, &hr);
+        assert!(!set.is_empty(), "an empty intersection is not 'unfiltered'");
+        let meta = |d: &str| Metadata {
+            domain: Some(d.into()),
+            ..Default::default()
+        };
+        assert!(!set.matches(&meta("engineering"), "a"));
+        assert!(!set.matches(&meta("hr"), "a"));
+        let set = FilterSet::new(&[]).restrict(FilterField::Domain, &hr);
+        assert!(set.matches(&meta("hr"), "a") && !set.matches(&meta("legal"), "a"));
+        let both = FilterSet::new(&[
+            "domain=hr".parse().unwrap(),
+            "domain=legal".parse().unwrap(),
+        ])
+        .restrict(FilterField::Domain, &hr);
+        assert!(both.matches(&meta("hr"), "a") && !both.matches(&meta("legal"), "a"));
     }
 }

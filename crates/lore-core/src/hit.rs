@@ -66,6 +66,9 @@ pub struct Hit {
     pub page: Option<u32>,
     /// Heading path, outermost first, joined with ` > ` (Markdown, HTML, DOCX).
     pub heading: Option<String>,
+    /// The document's domain, if it has one.
+    #[serde(default)]
+    pub domain: Option<String>,
     /// Score of the mode used: BM25 score, cosine similarity, or RRF score. Higher is better.
     pub score: f32,
     /// The chunk text.

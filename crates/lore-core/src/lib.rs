@@ -3,11 +3,13 @@
 //! No I/O happens here. Every other crate depends on this one, and this one on none of them.
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod filter;
 pub mod hit;
 pub mod metadata;
 pub mod paths;
 
+pub use access::{Access, AccessError, Rate, Role};
 pub use filter::{Filter, FilterError, FilterField, FilterSet};
 pub use hit::{location_label, source_file_name, Hit, SearchMode};
 pub use metadata::Metadata;

@@ -437,8 +437,39 @@ impl Catalog {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<DocumentInfo>, u64)> {
-        let total = self.counts(collection_id)?.0;
-        let page = self.documents_where(collection_id, DocWhere::Page { offset, limit })?;
+        self.documents_page_in(collection_id, None, offset, limit)
+    }
+
+    /// [`Catalog::documents_page`] of the documents whose domain is one of `domains`
+    /// (`None`: all documents); the total counts those documents only.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn documents_page_in(
+        &self,
+        collection_id: i64,
+        domains: Option<&[String]>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<DocumentInfo>, u64)> {
+        let domains_json = domains.map(|d| serde_json::json!(d).to_string());
+        let total = match &domains_json {
+            None => self.counts(collection_id)?.0,
+            Some(json) => self.conn().query_row(
+                "SELECT COUNT(*) FROM documents WHERE collection_id = ?1
+                   AND domain IN (SELECT value FROM json_each(?2))",
+                params![collection_id, json],
+                |r| r.get::<_, i64>(0),
+            )? as u64,
+        };
+        let page = self.documents_where(
+            collection_id,
+            DocWhere::Page {
+                offset,
+                limit,
+                domains: domains_json.as_deref(),
+            },
+        )?;
         Ok((page, total))
     }
 
@@ -455,15 +486,20 @@ impl Catalog {
         collection_id: i64,
         which: DocWhere<'_>,
     ) -> Result<Vec<DocumentInfo>> {
-        let (source, id, limit, offset) = match which {
-            DocWhere::All => (None, None, -1, 0),
-            DocWhere::Source(s) => (Some(s), None, -1, 0),
-            DocWhere::Id(id) => (None, Some(id), -1, 0),
-            DocWhere::Page { offset, limit } => (
+        let (source, id, limit, offset, domains) = match which {
+            DocWhere::All => (None, None, -1, 0, None),
+            DocWhere::Source(s) => (Some(s), None, -1, 0, None),
+            DocWhere::Id(id) => (None, Some(id), -1, 0, None),
+            DocWhere::Page {
+                offset,
+                limit,
+                domains,
+            } => (
                 None,
                 None,
                 i64::try_from(limit).unwrap_or(i64::MAX),
                 i64::try_from(offset).unwrap_or(i64::MAX),
+                domains,
             ),
         };
         let conn = self.conn();
@@ -474,28 +510,32 @@ impl Catalog {
                     (SELECT json_group_array(tag) FROM document_tags t WHERE t.document_id = d.id)
              FROM documents d WHERE d.collection_id = ?1 AND (?2 IS NULL OR d.source = ?2)
                 AND (?3 IS NULL OR d.id = ?3)
+                AND (?6 IS NULL OR d.domain IN (SELECT value FROM json_each(?6)))
              ORDER BY d.source LIMIT ?4 OFFSET ?5",
         )?;
         let rows = stmt
-            .query_map(params![collection_id, source, id, limit, offset], |r| {
-                let tags: String = r.get(11)?;
-                Ok(DocumentInfo {
-                    id: r.get(0)?,
-                    source: r.get(1)?,
-                    title: r.get(2)?,
-                    format: r.get(3)?,
-                    content_hash: r.get(4)?,
-                    bytes: r.get::<_, i64>(5)? as u64,
-                    version: r.get::<_, i64>(6)? as u64,
-                    metadata: Metadata {
-                        domain: r.get(7)?,
-                        department: r.get(8)?,
-                        doc_type: r.get(9)?,
-                        tags: serde_json::from_str(&tags).unwrap_or_default(),
-                    },
-                    chunks: r.get::<_, i64>(10)? as u64,
-                })
-            })?
+            .query_map(
+                params![collection_id, source, id, limit, offset, domains],
+                |r| {
+                    let tags: String = r.get(11)?;
+                    Ok(DocumentInfo {
+                        id: r.get(0)?,
+                        source: r.get(1)?,
+                        title: r.get(2)?,
+                        format: r.get(3)?,
+                        content_hash: r.get(4)?,
+                        bytes: r.get::<_, i64>(5)? as u64,
+                        version: r.get::<_, i64>(6)? as u64,
+                        metadata: Metadata {
+                            domain: r.get(7)?,
+                            department: r.get(8)?,
+                            doc_type: r.get(9)?,
+                            tags: serde_json::from_str(&tags).unwrap_or_default(),
+                        },
+                        chunks: r.get::<_, i64>(10)? as u64,
+                    })
+                },
+            )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -778,7 +818,7 @@ impl Catalog {
         let mut by_id = std::collections::HashMap::with_capacity(scored.len());
         for batch in scored.chunks(500) {
             let sql = format!(
-                "SELECT c.id, c.document_id, d.source, d.title, c.page, c.heading, c.text
+                "SELECT c.id, c.document_id, d.source, d.title, c.page, c.heading, c.text, d.domain
                  FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN ({})",
                 placeholders(batch.len())
             );
@@ -792,6 +832,7 @@ impl Catalog {
                     title: r.get(3)?,
                     page: r.get(4)?,
                     heading: r.get(5)?,
+                    domain: r.get(7)?,
                     score: 0.0,
                     text: r.get(6)?,
                 })
@@ -835,7 +876,12 @@ enum DocWhere<'a> {
     All,
     Source(&'a str),
     Id(i64),
-    Page { offset: u64, limit: u64 },
+    Page {
+        offset: u64,
+        limit: u64,
+        /// JSON array of allowed domains.
+        domains: Option<&'a str>,
+    },
 }
 
 fn placeholders(n: usize) -> String {

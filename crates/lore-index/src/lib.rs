@@ -15,9 +15,13 @@ pub mod bm25;
 pub mod catalog;
 pub mod error;
 pub mod fusion;
+pub mod keys;
+pub mod query_log;
 pub mod store;
 
 pub use catalog::{ChunkRecord, CollectionInfo, DocumentInfo, NewChunk, NewDocument, WriteOutcome};
 pub use error::{IndexError, Result};
 pub use fusion::reciprocal_rank_fusion;
+pub use keys::{ApiKey, CreatedKey, KeyRejection, KeyStore, NewKey};
+pub use query_log::{Analytics, QueryLog, QueryRecord};
 pub use store::{DenseStrategy, SearchParams, Store, StoreOptions};

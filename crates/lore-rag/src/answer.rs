@@ -1,5 +1,6 @@
 //! Answering: retrieve → pack prompt → generate (streamed) → cite → ground.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,6 +38,8 @@ pub struct AnswerRequest {
     pub generator: Option<GeneratorKind>,
     /// Prompt template `name` or `name@version` (default from the config).
     pub prompt: Option<String>,
+    /// What the caller may read (default: everything); see [`SearchRequest::access`].
+    pub access: lore_core::Access,
 }
 
 impl AnswerRequest {
@@ -50,6 +53,7 @@ impl AnswerRequest {
             filters: Vec::new(),
             generator: None,
             prompt: None,
+            access: lore_core::Access::all(),
         }
     }
 }
@@ -80,6 +84,9 @@ pub struct Citation {
     pub page: Option<u32>,
     /// Heading path (`Install > Build`), if any.
     pub heading: Option<String>,
+    /// The document's domain, if any.
+    #[serde(default)]
+    pub domain: Option<String>,
     /// Retrieval score of the passage (RRF score in hybrid mode; higher is better).
     pub score: f32,
     /// The chunk's text, as given to the model.
@@ -96,6 +103,7 @@ impl Citation {
             source: hit.source.clone(),
             page: hit.page,
             heading: hit.heading.clone(),
+            domain: hit.domain.clone(),
             score: hit.score,
             text: hit.text.clone(),
         }
@@ -257,6 +265,36 @@ impl Engine {
         req: &AnswerRequest,
         on_event: &mut dyn FnMut(AnswerEvent<'_>),
     ) -> Result<Answer, EngineError> {
+        if !self.guard.config.mask_answers {
+            return self.answer_computed(req, on_event);
+        }
+        // Passages are masked at retrieval (`Engine::shown`), so the model never sees the
+        // PII; its text is masked again on the way out, a sentence at a time.
+        let masker = &self.guard.masker;
+        let mut held = crate::guard::StreamMasker::default();
+        let mut answer = self.answer_computed(req, &mut |ev| match ev {
+            AnswerEvent::Token(t) => {
+                if let Some(ready) = held.push(masker, t) {
+                    on_event(AnswerEvent::Token(&ready));
+                }
+            }
+            other => on_event(other),
+        })?;
+        if let Some(rest) = held.finish(masker) {
+            on_event(AnswerEvent::Token(&rest));
+        }
+        if let Cow::Owned(t) = masker.mask(&answer.answer) {
+            answer.answer = t;
+        }
+        Ok(answer)
+    }
+
+    /// [`Engine::answer_loaded`] before answer masking.
+    fn answer_computed(
+        &self,
+        req: &AnswerRequest,
+        on_event: &mut dyn FnMut(AnswerEvent<'_>),
+    ) -> Result<Answer, EngineError> {
         let started = Instant::now();
         let setup = self.setup(req)?;
         let generator = self.requested_generator(req, setup.kind)?;
@@ -274,6 +312,7 @@ impl Engine {
             kind,
             ..
         } = setup;
+        let question: &str = &question;
         if let Some(keys) = &keys {
             if let Some(found) = self.cached_answer(keys, question, true)? {
                 return Ok(replay(found, &hits, started, timings.retrieve, on_event));
@@ -477,7 +516,7 @@ impl Engine {
             return Ok(None);
         };
         Ok(self
-            .cached_answer(&keys, s.question, false)?
+            .cached_answer(&keys, &s.question, false)?
             .map(|found| replay(found, &resp.hits, started, retrieve, on_event)))
     }
 
@@ -501,10 +540,23 @@ impl Engine {
             .prompts
             .get(req.prompt.as_deref().unwrap_or(&llm.prompt))?
             .clone();
-        let mut search = SearchRequest::new(req.collection.clone(), question);
+        if let Some(topic) = self.guard.topics.blocked(&req.collection, question) {
+            return Err(EngineError::TopicBlocked {
+                topic,
+                collection: req.collection.clone(),
+            });
+        }
+        // Masked before anything sees it: caches, retrieval, the prompt, logs.
+        let question = if self.guard.config.mask_questions {
+            self.guard.masker.mask(question)
+        } else {
+            Cow::Borrowed(question)
+        };
+        let mut search = SearchRequest::new(req.collection.clone(), question.as_ref());
         search.top_k = req.top_k.unwrap_or(llm.top_k);
         search.mode = req.mode;
         search.filters = req.filters.clone();
+        search.access = req.access.clone();
         Ok(Setup {
             question,
             kind: req.generator.unwrap_or(llm.generator),
@@ -550,13 +602,15 @@ impl Engine {
         (self.caches.enabled() && !hits.is_empty()).then(|| {
             let model = generator.model();
             let scope = AnswerScope {
+                access: s.search.access.fingerprint(),
+                masked: self.guard.config.mask_answers,
                 collection: &s.search.collection,
                 template: &s.template,
                 kind: s.kind,
                 model: &model,
                 llm: &s.llm,
             };
-            self.caches.answer_keys(&scope, s.question, hits)
+            self.caches.answer_keys(&scope, &s.question, hits)
         })
     }
 
@@ -613,6 +667,11 @@ impl Engine {
     /// Caches a generated answer (exact layer) and its question (semantic layer). Caching
     /// never fails the answer: an embedding error only skips the semantic entry.
     fn store_answer(&self, keys: &AnswerKeys, question: &str, answer: &mut Answer) {
+        if self.guard.config.mask_answers {
+            if let Cow::Owned(t) = self.guard.masker.mask(&answer.answer) {
+                answer.answer = t;
+            }
+        }
         answer.cache_key = Some(keys.exact.to_string());
         self.caches
             .answer
@@ -628,7 +687,8 @@ impl Engine {
 
 /// A validated answer request with its settings resolved.
 struct Setup<'r> {
-    question: &'r str,
+    /// Trimmed, PII-masked when configured.
+    question: Cow<'r, str>,
     llm: crate::LlmConfig,
     template: crate::PromptTemplate,
     kind: GeneratorKind,

@@ -3,8 +3,8 @@
 //! | layer | key | value |
 //! |---|---|---|
 //! | `embedding` | model id, normalized query | query embedding (384 f32) |
-//! | `retrieval` | collection id and **revision**, normalized query, sorted filters, mode, top_k, candidates | hits |
-//! | `answer` | collection, normalized question, prompt `name@version`, generator, model, answer settings, **context fingerprint** | answer with citations |
+//! | `retrieval` | collection id and **revision**, normalized query, sorted filters, the caller's **access** (collections, domains), mode, top_k, candidates | hits |
+//! | `answer` | collection, the caller's **access**, normalized question, prompt `name@version`, generator, model, answer settings (masking included), **context fingerprint** | answer with citations |
 //! | `semantic` | the answer key without the question, passages as a set | questions answered from those passages |
 //!
 //! A collection's revision is replaced on every ingest, replace and delete, so a retrieval
@@ -63,6 +63,11 @@ pub(crate) struct AnswerScope<'a> {
     /// The generator's model id.
     pub model: &'a str,
     pub llm: &'a LlmConfig,
+    /// [`lore_core::Access::fingerprint`] of the caller: a restricted caller is never
+    /// served an entry made for a wider one, even from the same passages.
+    pub access: String,
+    /// Whether answers are PII-masked (a masked and an unmasked answer differ).
+    pub masked: bool,
 }
 
 /// The keys of one answer.
@@ -259,6 +264,7 @@ impl EngineCaches {
             .text(&info.revision)
             .text(&normalize_text(&req.query))
             .text(&filters.join("\n"))
+            .text(&req.access.fingerprint())
             .text(req.mode.as_str())
             .num(req.top_k as u64)
             .num(leg_k as u64)
@@ -279,6 +285,8 @@ impl EngineCaches {
         let settings = answer_settings(s.llm, s.kind);
         let scope = |b: lore_cache::KeyBuilder| {
             b.text(s.collection)
+                .text(&s.access)
+                .text(if s.masked { "masked" } else { "plain" })
                 .text(&s.template.id())
                 .text(s.kind.as_str())
                 .text(s.model)
@@ -402,6 +410,7 @@ mod tests {
             title: "A".into(),
             page: None,
             heading: None,
+            domain: None,
             score: 0.5,
             text: text.into(),
         }

@@ -34,6 +34,8 @@ pub struct EngineConfig {
     pub llm: LlmConfig,
     /// Caches (embedding, retrieval, exact and semantic answers; Redis).
     pub cache: CacheConfig,
+    /// Guardrails: PII masking, blocked topics.
+    pub guard: crate::GuardConfig,
 }
 
 impl EngineConfig {
@@ -52,6 +54,7 @@ impl EngineConfig {
             flush_every_chunks: 20_000,
             llm: LlmConfig::default(),
             cache: CacheConfig::default(),
+            guard: crate::GuardConfig::default(),
         }
     }
 }

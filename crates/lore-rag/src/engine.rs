@@ -29,6 +29,17 @@ pub enum EngineError {
     /// Answer generation failure.
     #[error(transparent)]
     Llm(#[from] lore_llm::LlmError),
+    /// The caller's access does not cover the collection (see [`lore_core::Access`]).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The question touches a blocked topic (`[guard.blocked_topics]`).
+    #[error("questions about `{topic}` are not answered from collection `{collection}`")]
+    TopicBlocked {
+        /// The blocked phrase found.
+        topic: String,
+        /// The collection asked.
+        collection: String,
+    },
 }
 
 /// The engine: store, embedding model and chunker. `Sync`: a server shares it behind a
@@ -48,6 +59,8 @@ pub struct Engine {
     pub(crate) generators: Mutex<HashMap<GeneratorKind, Arc<dyn lore_llm::Generator>>>,
     /// Query embedding, retrieval and answer caches.
     pub(crate) caches: Arc<EngineCaches>,
+    /// PII masking and blocked topics.
+    pub(crate) guard: crate::Guard,
 }
 
 impl Engine {
@@ -77,6 +90,8 @@ impl Engine {
         let prompts = PromptLibrary::load(&config.data_dir.join("prompts"))?;
         let store = Store::open(&config.data_dir, config.store)?;
         let caches = EngineCaches::new(&config.cache)?;
+        let guard = crate::Guard::new(config.guard.clone())
+            .map_err(|e| EngineError::InvalidRequest(format!("[guard] {e}")))?;
         Ok(Engine {
             store,
             embedder: Arc::new(embedder),
@@ -87,6 +102,7 @@ impl Engine {
             query_batcher: lore_embed::Batcher::new(),
             generators: Mutex::new(HashMap::new()),
             caches,
+            guard,
         })
     }
 
@@ -108,6 +124,11 @@ impl Engine {
     /// The caches (statistics, explicit invalidation).
     pub fn caches(&self) -> &EngineCaches {
         &self.caches
+    }
+
+    /// The guardrails (PII masker, blocked topics).
+    pub fn guard(&self) -> &crate::Guard {
+        &self.guard
     }
 
     /// The prompt templates (built-in and `<data_dir>/prompts/*.toml`).

@@ -120,7 +120,8 @@ impl Default for LlmConfig {
     }
 }
 
-/// The parts of `lore.toml` the engine reads: `[llm]` and `[cache]`.
+/// The parts of `lore.toml` the engine reads: `[llm]`, `[cache]` and `[guard]` (the server
+/// reads its own sections from the same file).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ConfigFile {
@@ -128,6 +129,8 @@ pub struct ConfigFile {
     pub llm: LlmConfig,
     /// Cache settings.
     pub cache: lore_cache::CacheConfig,
+    /// Guardrails.
+    pub guard: crate::GuardConfig,
 }
 
 impl ConfigFile {

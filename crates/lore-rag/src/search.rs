@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use lore_core::{Filter, FilterSet, Hit, SearchMode};
+use lore_core::{Access, Filter, FilterSet, Hit, SearchMode};
 use lore_embed::Embedder;
 use lore_index::{reciprocal_rank_fusion, DenseStrategy, SearchParams};
 use serde::Serialize;
@@ -27,6 +27,9 @@ pub struct SearchRequest {
     pub filters: Vec<Filter>,
     /// Candidates each leg contributes to fusion (default 100; raised to `top_k` if lower).
     pub candidates: usize,
+    /// What the caller may read: a collection outside it is refused, its domains are ANDed
+    /// into the filters of both legs and into the cache key (default: everything).
+    pub access: Access,
 }
 
 impl SearchRequest {
@@ -39,6 +42,7 @@ impl SearchRequest {
             mode: SearchMode::Hybrid,
             filters: Vec::new(),
             candidates: 100,
+            access: Access::all(),
         }
     }
 }
@@ -121,7 +125,8 @@ impl Engine {
             return Ok(resp);
         }
         let mut t = Timings::default();
-        let filters = FilterSet::new(&req.filters);
+        // The caller's domains narrow the filters inside both legs (never afterwards).
+        let filters = FilterSet::new(&req.filters).restricted(&req.access);
         let params = SearchParams { filters, k: leg_k };
 
         let bm25 = if req.mode != SearchMode::Dense {
@@ -164,7 +169,7 @@ impl Engine {
         let hits = self.caches.retrieval.insert(&key, hits, tags);
         t.total = ms(start);
         Ok(SearchResponse {
-            hits: hits.as_ref().clone(),
+            hits: self.shown(hits.as_ref().clone()),
             timings_ms: t,
             dense_strategy,
             cached: false,
@@ -189,16 +194,42 @@ impl Engine {
         Ok(hit)
     }
 
+    /// Hits as sent to the client: passage text masked when `[guard] mask_answers` is on
+    /// (the caches keep the text as stored, which prompts need).
+    fn shown(&self, mut hits: Vec<Hit>) -> Vec<Hit> {
+        if self.guard.config.mask_answers {
+            for h in &mut hits {
+                if let std::borrow::Cow::Owned(t) = self.guard.masker.mask(&h.text) {
+                    h.text = t;
+                }
+            }
+        }
+        hits
+    }
+
     /// Validates `req` and looks it up in the retrieval cache (uncounted).
     fn probe(&self, req: &SearchRequest) -> Result<Probe, EngineError> {
         let start = Instant::now();
         if req.query.trim().is_empty() {
             return Err(EngineError::InvalidRequest("query is empty".into()));
         }
+        let chars = req.query.chars().count();
+        let max = self.config.llm.max_question_chars;
+        if chars > max {
+            return Err(EngineError::InvalidRequest(format!(
+                "query is {chars} characters, over the limit of {max} (max_question_chars)"
+            )));
+        }
         if req.top_k == 0 || req.top_k > MAX_TOP_K {
             return Err(EngineError::InvalidRequest(format!(
                 "top_k must be between 1 and {MAX_TOP_K}, got {}",
                 req.top_k
+            )));
+        }
+        if !req.access.allows_collection(&req.collection) {
+            return Err(EngineError::Forbidden(format!(
+                "this API key may not read collection `{}`",
+                req.collection
             )));
         }
         let info = self.store.collection(&req.collection)?;
@@ -212,7 +243,7 @@ impl Engine {
             .retrieval
             .lookup(&key)
             .map(|hits| SearchResponse {
-                hits: hits.as_ref().clone(),
+                hits: self.shown(hits.as_ref().clone()),
                 timings_ms: Timings {
                     total: ms(start),
                     ..Timings::default()

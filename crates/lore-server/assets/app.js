@@ -3,8 +3,21 @@
 const $ = (id) => document.getElementById(id);
 const state = { collection: null };
 
+// The API key lives in this browser's localStorage only (never in a cookie).
+function authHeaders(extra = {}) {
+  const key = localStorage.getItem("lore-api-key");
+  return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
+}
+
+$("api-key").value = localStorage.getItem("lore-api-key") || "";
+$("api-key").addEventListener("change", (e) => {
+  const key = e.target.value.trim();
+  if (key) localStorage.setItem("lore-api-key", key); else localStorage.removeItem("lore-api-key");
+  loadCollections().catch((err) => { $("coll-status").textContent = err.message; });
+});
+
 async function api(path, options = {}) {
-  const res = await fetch(path, options);
+  const res = await fetch(path, { ...options, headers: authHeaders(options.headers || {}) });
   const body = await res.json().catch(() => ({}));
   if (!res.ok && res.status !== 202) {
     throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
@@ -62,6 +75,7 @@ function uploadFile(file) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `/v1/collections/${encodeURIComponent(state.collection)}/documents`);
+    for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = Math.round(50 * e.loaded / e.total); };
     xhr.onload = async () => {
       let body = {};
@@ -148,7 +162,7 @@ $("ask-form").addEventListener("submit", async (e) => {
   const domain = $("domain").value.trim();
   try {
     const res = await fetch("/v1/answer", {
-      method: "POST", headers: { "Content-Type": "application/json" },
+      method: "POST", headers: authHeaders({ "Content-Type": "application/json" }),
       body: JSON.stringify({ query: q, collection: state.collection, stream: true, filters: domain ? [`domain=${domain}`] : [] }),
     });
     if (!res.ok) {

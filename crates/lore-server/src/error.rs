@@ -160,6 +160,10 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::InvalidRequest(m) => ApiError::bad_request("invalid_request", m),
+            EngineError::Forbidden(m) => crate::auth::forbidden("collection_forbidden", m),
+            e @ EngineError::TopicBlocked { .. } => {
+                ApiError::bad_request("topic_blocked", e.to_string())
+            }
             EngineError::Index(IndexError::CollectionNotFound(name)) => ApiError::not_found(
                 "collection_not_found",
                 format!("collection `{name}` not found"),

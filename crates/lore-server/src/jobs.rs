@@ -305,6 +305,17 @@ fn run(inner: &Inner, work: Work) {
             });
         }
     }
+    {
+        let job = tx.borrow();
+        let count = |s: FileState| job.files.iter().filter(|f| f.status == s).count() as u64;
+        crate::metrics::ingest(
+            count(FileState::Added) + count(FileState::Updated),
+            count(FileState::Unchanged),
+            count(FileState::Failed),
+            job.chunks as u64,
+            created.elapsed().as_secs_f64(),
+        );
+    }
     tracing::info!(job = %id, ms = created.elapsed().as_millis() as u64, "ingest job finished");
 }
 

@@ -5,11 +5,21 @@
 //! blocking threads under the engine's read-write lock ([`state`]), and translate results
 //! and errors back ([`error`]). Searches and answers share the read side; uploads are
 //! ingested by a job worker ([`jobs`]) that takes the write side one document at a time.
+//!
+//! Every request passes, outermost first: CORS ([`config::CorsConfig`]), request id,
+//! access log and metrics ([`observe`]), the per-IP rate limit ([`limits`]), API-key
+//! authentication and role check ([`auth`]), the per-key rate limit, then the timeout and
+//! body limits and the handler.
 #![warn(missing_docs)]
 
+pub mod auth;
+pub mod config;
 pub mod error;
 pub mod extract;
 pub mod jobs;
+pub mod limits;
+pub mod metrics;
+pub mod observe;
 pub mod openapi;
 pub mod routes;
 pub mod state;
@@ -26,10 +36,11 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub use config::SecurityConfig;
 pub use error::{ApiError, ErrorType};
 pub use state::{AppState, ServerConfig};
 
-use crate::routes::{cache, collections, documents, health, openai, query, ui};
+use crate::routes::{admin, cache, collections, documents, health, openai, query, ui};
 
 /// The `x-request-id` header: set from the client's value or a new UUID, echoed in the
 /// response and recorded on every log line of the request.
@@ -73,6 +84,17 @@ pub fn router(state: AppState) -> Router {
             "/v1/cache/keys/{key}",
             axum::routing::delete(cache::clear_key),
         )
+        .route(
+            "/v1/admin/keys",
+            get(admin::list_keys).post(admin::create_key),
+        )
+        .route(
+            "/v1/admin/keys/{id}",
+            axum::routing::delete(admin::revoke_key),
+        )
+        .route("/v1/admin/analytics", get(admin::analytics))
+        .route("/v1/admin/config", get(admin::config))
+        .route("/metrics", get(admin::metrics))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/models", get(openai::models))
         .route("/v1/embeddings", post(openai::embeddings))
@@ -93,29 +115,89 @@ pub fn router(state: AppState) -> Router {
             config.max_body_bytes,
             declared_length,
         ))
+        // Router::layer wraps each route (and the fallback) after routing: the layers
+        // below see the matched route template, which labels metrics and log lines.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::per_key,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::per_ip,
+        ))
+        .layer(axum::middleware::from_fn(observe::observe))
         .with_state(state);
-    api.layer(CatchPanicLayer::custom(|_| {
-        ApiError::internal("a handler panicked").into_response()
-    }))
-    .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-    .layer(
-        TraceLayer::new_for_http()
-            .make_span_with(|req: &Request| {
-                let id = req
-                    .headers()
-                    .get(&REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
-            })
-            .on_request(())
-            .on_response(
-                |res: &Response, latency: Duration, _span: &tracing::Span| {
-                    tracing::info!(status = res.status().as_u16(), ms = latency.as_secs_f64() * 1e3, "response");
-                },
-            ),
+    let app = api
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal("a handler panicked").into_response()
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            // The request span carries the id onto every log line of the request; the
+            // access line itself is written by `observe`.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", id = %id)
+                })
+                .on_request(())
+                .on_response(())
+                .on_failure(()),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    match cors(&config.security.cors) {
+        Some(layer) => app.layer(layer),
+        None => app,
+    }
+}
+
+/// The CORS layer for the configured origins (none: no CORS headers, browsers refuse
+/// cross-origin calls). Credentials are allowed, which the spec permits for listed
+/// origins only (never with `*`).
+fn cors(config: &config::CorsConfig) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{header, HeaderValue, Method};
+    let origins: Vec<HeaderValue> = config
+        .allowed_origins
+        .iter()
+        .filter_map(|o| match HeaderValue::from_str(o.trim_end_matches('/')) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                tracing::warn!(origin = %o, "CORS: origin is not a valid header value, ignored");
+                None
+            }
+        })
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origins)
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-api-key"),
+                REQUEST_ID,
+            ])
+            .expose_headers([
+                REQUEST_ID,
+                HeaderName::from_static("x-ratelimit-limit"),
+                HeaderName::from_static("x-ratelimit-remaining"),
+                HeaderName::from_static("x-ratelimit-reset"),
+                header::RETRY_AFTER,
+            ])
+            .max_age(Duration::from_secs(600)),
     )
-    .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
 async fn not_found() -> ApiError {
@@ -165,9 +247,30 @@ async fn timeout(State(limit): State<Duration>, req: Request, next: Next) -> Res
 /// # Errors
 /// I/O errors of the listener.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(state.clone()))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let sweeper = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            // The exporter keeps histogram samples until drained: drain every 5 s (its own
+            // default upkeep period), so memory stays flat between scrapes.
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            let mut ticks = 0u64;
+            loop {
+                every.tick().await;
+                state.run_upkeep();
+                ticks += 1;
+                if ticks.is_multiple_of(120) {
+                    state.forget_idle_clients();
+                }
+            }
+        })
+    };
+    axum::serve(
+        listener,
+        router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    sweeper.abort();
     tracing::info!("shutting down: finishing the running ingest job");
     let s = state.clone();
     let _ = tokio::task::spawn_blocking(move || s.shutdown()).await;

@@ -5,7 +5,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::routes::{cache, collections, documents, health, openai, query};
+use crate::routes::{admin, cache, collections, documents, health, openai, query};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -21,8 +21,12 @@ use crate::routes::{cache, collections, documents, health, openai, query};
         cache::stats, cache::clear, cache::clear_collection, cache::clear_document,
         cache::clear_key, cache::warm,
         openai::chat_completions, openai::models, openai::embeddings,
+        admin::create_key, admin::list_keys, admin::revoke_key, admin::analytics,
+        admin::config, admin::metrics,
         health::health, health::detailed,
     ),
+    modifiers(&BearerKeys),
+    security(("api_key" = [])),
     components(schemas(
         crate::error::ErrorBody, crate::error::ErrorDetail, crate::error::ErrorType,
         query::RetrievalEvent, query::TokenEvent, query::CitationsEvent,
@@ -33,10 +37,33 @@ use crate::routes::{cache, collections, documents, health, openai, query};
         (name = "query", description = "Search and answer"),
         (name = "cache", description = "Cache statistics, invalidation and warm-up"),
         (name = "openai", description = "OpenAI-compatible endpoints"),
+        (name = "admin", description = "API keys, analytics and settings (admin keys only)"),
         (name = "health", description = "Liveness and component checks"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the `api_key` scheme: `Authorization: Bearer lore_sk_…` (also accepted as
+/// `X-API-Key`). `/health`, `/`, `/docs` and `/openapi.json` need none.
+struct BearerKeys;
+
+impl utoipa::Modify for BearerKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API key from `lore keys create` or POST /v1/admin/keys",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The spec as pretty JSON (what `docs/openapi.json` holds).
 pub fn spec_pretty() -> String {

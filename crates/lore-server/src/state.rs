@@ -6,8 +6,12 @@ use std::time::{Duration, Instant};
 use lore_index::IndexError;
 use lore_rag::{Engine, EngineError};
 
+use lore_index::{KeyStore, QueryLog};
+
+use crate::config::SecurityConfig;
 use crate::error::ApiError;
 use crate::jobs::Jobs;
+use crate::limits::{Generations, Limiter};
 
 /// Settings of `lore serve`.
 #[derive(Debug, Clone)]
@@ -23,6 +27,8 @@ pub struct ServerConfig {
     pub upload_wait: Duration,
     /// Collection used when a request names none (and by the `lore` model id).
     pub default_collection: String,
+    /// Auth, rate limits, CORS, logs, analytics, prices.
+    pub security: SecurityConfig,
 }
 
 impl Default for ServerConfig {
@@ -33,6 +39,7 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024 * 1024,
             upload_wait: Duration::from_secs(10),
             default_collection: "default".into(),
+            security: SecurityConfig::default(),
         }
     }
 }
@@ -45,15 +52,28 @@ pub(crate) struct Inner {
     engine: RwLock<Engine>,
     pub(crate) jobs: Jobs,
     pub(crate) config: ServerConfig,
+    /// `config.security`, for short.
+    pub(crate) security: SecurityConfig,
     pub(crate) started: Instant,
+    /// API keys (own catalog connection).
+    pub(crate) keys: KeyStore,
+    pub(crate) limiter: Limiter,
+    pub(crate) generations: Generations,
+    /// The query log (`None` with `[analytics] enabled = false`).
+    pub(crate) query_log: Option<QueryLog>,
+    /// Masks PII in query-log rows: every built-in kind and the configured patterns.
+    pub(crate) log_masker: lore_rag::guard::Masker,
+    /// Renders `/metrics` (`None` if another metrics recorder was installed first).
+    pub(crate) metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl AppState {
     /// Wraps an opened engine, opening the indexes of every collection so the first
-    /// queries do not pay for it, and starts the ingest worker.
+    /// queries do not pay for it, opens the key store and the query log, and starts the
+    /// ingest worker.
     ///
     /// # Errors
-    /// Store errors while opening indexes.
+    /// Store errors while opening indexes, the key table or the query log.
     pub fn new(mut engine: Engine, config: ServerConfig) -> Result<Self, EngineError> {
         let names: Vec<String> = engine
             .store()
@@ -64,11 +84,51 @@ impl AppState {
         for name in &names {
             engine.load(name)?;
         }
+        let catalog = engine.config().data_dir.join("catalog.sqlite");
+        let keys = KeyStore::open(&catalog)?;
+        let security = config.security.clone();
+        let query_log = if security.analytics.enabled {
+            Some(QueryLog::open(&catalog, security.analytics.retention_days)?)
+        } else {
+            None
+        };
+        // Rate limits get their own Redis pool: its outages are counted apart from the
+        // cache's, and a busy cache cannot starve them of connections.
+        let redis = engine.config().cache.redis.clone();
+        let shared = match redis.url {
+            Some(_) => Some(
+                lore_cache::Shared::open(&redis)
+                    .map_err(|e| EngineError::InvalidRequest(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let limiter = Limiter::new(security.rate_limit.clone(), shared);
+        let log_masker = lore_rag::guard::Masker::new(
+            &lore_rag::guard::PiiKind::ALL,
+            &engine.config().guard.patterns,
+        )
+        .map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+        let generations = Generations::new(
+            security.rate_limit.max_concurrent_generations,
+            security.rate_limit.max_queued_generations,
+        );
+        let metrics = if security.metrics.enabled {
+            crate::metrics::install()
+        } else {
+            None
+        };
         let inner = Arc::new_cyclic(|weak| Inner {
             engine: RwLock::new(engine),
             jobs: Jobs::start(weak.clone()),
             config,
+            security,
             started: Instant::now(),
+            keys,
+            limiter,
+            generations,
+            query_log,
+            log_masker,
+            metrics,
         });
         Ok(AppState(inner))
     }
@@ -78,9 +138,31 @@ impl AppState {
         &self.0.config
     }
 
-    /// Stops the ingest worker after its current job (pending jobs are dropped) and waits.
+    /// Stops the ingest worker after its current job (pending jobs are dropped) and waits,
+    /// then writes the queued query-log rows.
     pub fn shutdown(&self) {
         self.0.jobs.shutdown();
+        if let Some(log) = &self.0.query_log {
+            log.close();
+        }
+    }
+
+    /// The API keys.
+    pub fn keys(&self) -> &KeyStore {
+        &self.0.keys
+    }
+
+    /// Drains the metrics exporter's pending histogram samples into its buckets (every
+    /// few seconds).
+    pub fn run_upkeep(&self) {
+        if let Some(m) = &self.0.metrics {
+            m.run_upkeep();
+        }
+    }
+
+    /// Forgets rate-limit state of clients idle for an hour (call now and then).
+    pub fn forget_idle_clients(&self) {
+        self.0.limiter.forget_idle();
     }
 }
 

@@ -25,6 +25,8 @@ pub fn ask(g: &Global, a: AskArgs) -> Result<ExitCode> {
         filters: a.filters,
         generator: a.generator,
         prompt: a.prompt,
+        // The command line reads the data dir itself: it has all of it.
+        access: lore_core::Access::all(),
     };
     let json = a.json;
     let mut out = std::io::stdout().lock();

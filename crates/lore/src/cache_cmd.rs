@@ -17,8 +17,17 @@ pub fn run(c: CacheCommand) -> Result<ExitCode> {
     }
 }
 
+/// A client that sends `LORE_API_KEY` (an admin key: the cache routes need one).
 fn client() -> Result<reqwest::blocking::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = std::env::var("LORE_API_KEY").ok().filter(|k| !k.is_empty()) {
+        let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
+            .context("LORE_API_KEY is not a valid header value")?;
+        v.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, v);
+    }
     reqwest::blocking::Client::builder()
+        .default_headers(headers)
         // A warm-up batch generates answers: allow it the server's own request timeout.
         .timeout(Duration::from_secs(600))
         .build()

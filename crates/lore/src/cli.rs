@@ -86,6 +86,67 @@ pub enum Command {
     Cache(CacheCommand),
     /// Print the OpenAPI description of the HTTP API (as served at /openapi.json).
     Openapi,
+    /// API keys of the data dir: create (the key is shown once), list, revoke. Works while
+    /// a server runs (it sees the change on its next request).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Usage from the query log: queries per collection and domain per day, answer latency
+    /// percentiles, cache hit rates, unanswered rate, top queries.
+    Analytics(AnalyticsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it (only lore's hash of it is stored).
+    Create(KeysCreateArgs),
+    /// List keys (ids, roles, restrictions, expiry; never the secrets).
+    List(JsonFlag),
+    /// Revoke a key by id: refused from the next request on.
+    Revoke(KeysRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeysCreateArgs {
+    /// reader (search, answer), writer (+ upload, delete) or admin (+ keys, cache, config).
+    #[arg(long)]
+    pub role: lore_core::Role,
+    /// A label for people, e.g. team-hr [default: the role].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Collections the key may use, comma-separated [default: all].
+    #[arg(long)]
+    pub collections: Option<String>,
+    /// Domains whose documents the key may see, comma-separated [default: all].
+    #[arg(long)]
+    pub domains: Option<String>,
+    /// Quota, e.g. 60/min,1000/h [default: [rate_limit] per_key].
+    #[arg(long)]
+    pub rate: Option<lore_core::Rate>,
+    /// Expiry: a duration (30d, 12h) or a date (2027-01-31) [default: never].
+    #[arg(long)]
+    pub expires: Option<String>,
+    /// Print JSON (the key and its record).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysRevokeArgs {
+    /// The key's id (12 hex digits, as listed).
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyticsArgs {
+    /// Days back from now.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// Top queries listed.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Print JSON (as GET /v1/admin/analytics).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +166,10 @@ pub struct ServeArgs {
     /// How long an upload waits for its ingest job before answering 202 with the job, ms.
     #[arg(long, env = "LORE_UPLOAD_WAIT_MS", default_value_t = 10_000)]
     pub upload_wait_ms: u64,
+    /// Serve without API keys (anyone who can reach the port is an admin): for a machine
+    /// used by one person. Same as `[auth] enabled = false` or LORE_AUTH=off.
+    #[arg(long)]
+    pub no_auth: bool,
 }
 
 #[derive(Debug, Subcommand)]

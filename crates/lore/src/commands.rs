@@ -32,6 +32,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(EvalCommand::Grounding(a)) => crate::answer_eval::eval_grounding(g, a),
         Command::Serve(a) => crate::serve::serve(g, &a),
         Command::Cache(c) => crate::cache_cmd::run(c),
+        Command::Keys(c) => crate::keys_cmd::run(g, c),
+        Command::Analytics(a) => crate::keys_cmd::analytics(g, &a),
         Command::Bench(BenchCommand::Cache(a)) => crate::cache_bench::bench_cache(g, a),
         Command::Openapi => {
             println!("{}", lore_server::openapi::spec_pretty());
@@ -40,7 +42,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn data_dir(g: &Global) -> std::path::PathBuf {
+pub(crate) fn data_dir(g: &Global) -> std::path::PathBuf {
     g.data_dir.clone().unwrap_or_else(default_data_dir)
 }
 
@@ -60,6 +62,7 @@ fn engine_with(g: &Global, file: ConfigFile) -> Result<Engine> {
     config.ingest_batch_chunks = g.ingest_batch.max(1);
     config.llm = file.llm;
     config.cache = file.cache;
+    config.guard = file.guard;
     Ok(Engine::open(config)?)
 }
 
@@ -84,8 +87,17 @@ fn config_show(g: &Global) -> Result<ExitCode> {
         ingest_batch: usize,
         llm: LlmConfig,
         cache: lore_cache::CacheConfig,
+        guard: lore_rag::GuardConfig,
+        auth: lore_server::config::AuthConfig,
+        rate_limit: lore_server::config::RateLimitConfig,
+        cors: lore_server::config::CorsConfig,
+        log: lore_server::config::LogConfig,
+        analytics: lore_server::config::AnalyticsConfig,
+        metrics: lore_server::config::MetricsConfig,
+        prices: std::collections::BTreeMap<String, lore_server::config::Price>,
     }
     let file = config_file(g)?;
+    let security = security_config(g)?;
     let (models_dir, how) = lore_core::resolve_models_dir(g.models_dir.as_deref());
     let config_file = g
         .config
@@ -110,6 +122,14 @@ fn config_show(g: &Global) -> Result<ExitCode> {
         ingest_batch: g.ingest_batch,
         llm: file.llm.redacted(),
         cache: file.cache.redacted(),
+        guard: file.guard,
+        auth: security.auth,
+        rate_limit: security.rate_limit,
+        cors: security.cors,
+        log: security.log,
+        analytics: security.analytics,
+        metrics: security.metrics,
+        prices: security.prices,
     };
     print!("{}", toml::to_string(&shown)?);
     Ok(ExitCode::SUCCESS)
@@ -126,6 +146,34 @@ fn config_file(g: &Global) -> Result<ConfigFile> {
     file.llm.apply_env(env)?;
     file.cache.apply_env(env).map_err(anyhow::Error::msg)?;
     Ok(file)
+}
+
+/// The server's sections of the config file (`[auth]`, `[rate_limit]`, `[cors]`, `[log]`,
+/// `[analytics]`, `[prices]`), then `LORE_AUTH` and `LORE_CORS_ORIGINS`.
+pub(crate) fn security_config(g: &Global) -> Result<lore_server::SecurityConfig> {
+    let (path, required) = match &g.config {
+        Some(path) => (path.clone(), true),
+        None => (data_dir(g).join("lore.toml"), false),
+    };
+    let mut config = match std::fs::read_to_string(&path) {
+        Ok(text) => lore_server::SecurityConfig::from_toml(&text)
+            .with_context(|| format!("config {}", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Default::default(),
+        Err(e) => return Err(e).with_context(|| format!("config {}", path.display())),
+    };
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    config.apply_env(env).map_err(anyhow::Error::msg)?;
+    Ok(config)
+}
+
+/// What logging needs before the rest starts: `[log]` and the PII patterns of `[guard]`.
+pub(crate) fn log_settings(
+    g: &Global,
+) -> Result<(
+    lore_server::config::LogConfig,
+    Vec<lore_rag::guard::CustomPattern>,
+)> {
+    Ok((security_config(g)?.log, config_file(g)?.guard.patterns))
 }
 
 /// The store alone, for commands that need no model.
@@ -185,6 +233,7 @@ fn search(g: &Global, a: SearchArgs) -> Result<ExitCode> {
         mode: a.mode,
         filters: a.filters,
         candidates: a.candidates,
+        access: lore_core::Access::all(),
     };
     let resp = engine.search(&req)?;
     if a.json {

@@ -6,12 +6,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::http::{client, json_of, post_json, sse_events, sse_text};
-use common::{docs_dir, free_port, lore, Server};
+use common::{docs_dir, free_port, lore, Redis, Server};
 use reqwest::blocking::{multipart, Client};
 use serde_json::{json, Value};
 
@@ -115,7 +114,7 @@ fn document_id(c: &Client, server: &Server, collection: &str, source: &str) -> i
 fn answers_are_cached_reused_and_never_stale() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
-    let c = client();
+    let c = server.client();
     for name in ["ops", "mixed"] {
         let (s, v) = post_json(&c, &server.at("/v1/collections"), json!({ "name": name }));
         assert_eq!(s, 201, "{v}");
@@ -303,6 +302,7 @@ fn answers_are_cached_reused_and_never_stale() {
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_lore"))
         .args(["cache", "warm"])
+        .env("LORE_API_KEY", &server.key)
         .arg(&list)
         .args(["--collection", "ops", "--server", &server.url])
         .output()
@@ -320,6 +320,7 @@ fn answers_are_cached_reused_and_never_stale() {
     );
     let out = Command::new(env!("CARGO_BIN_EXE_lore"))
         .args(["cache", "stats", "--server", &server.url])
+        .env("LORE_API_KEY", &server.key)
         .output()
         .unwrap();
     let printed = String::from_utf8_lossy(&out.stdout);
@@ -343,7 +344,7 @@ fn lexical_guard_ttl_and_size_bounds_from_config() {
     )
     .unwrap();
     let mut server = Server::start(&data, &[]);
-    let c = client();
+    let c = server.client();
     post_json(&c, &server.at("/v1/collections"), json!({"name": "ops"}));
     upload(&c, &server, "ops", &[("runbook.md", RUNBOOK.into())]);
     let pairs = NEGATIVES;
@@ -394,56 +395,6 @@ fn lexical_guard_ttl_and_size_bounds_from_config() {
     assert_eq!(st["answer"]["max_bytes"], 6000);
 }
 
-/// `redis-server` on a free loopback port, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Redis {
-    fn start(port: u16, dir: &Path) -> Redis {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect(
-                "redis-server (Debian package redis-server; scripts/setup-system.sh installs it)",
-            );
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "redis did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Redis {
-            child,
-            port,
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[test]
 fn redis_shares_hits_between_servers_and_its_loss_fails_no_request() {
     let dir = tempfile::tempdir().unwrap();
@@ -469,7 +420,11 @@ fn redis_shares_hits_between_servers_and_its_loss_fails_no_request() {
         .status()
         .unwrap();
     assert!(cp.success());
-    let env = [("LORE_REDIS_URL", redis.url())];
+    // Two data dirs, one auth-free: these servers test sharing, not keys.
+    let env = [
+        ("LORE_REDIS_URL", redis.url()),
+        ("LORE_AUTH", "off".to_string()),
+    ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let a = Server::start_with_env(&a_data, &["--default-collection", "docs"], &env);
     let b = Server::start_with_env(&b_data, &["--default-collection", "docs"], &env);

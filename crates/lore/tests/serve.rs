@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::http::{client, json_of, post_json, sse_events, sse_text};
+use common::http::{json_of, post_json, sse_events, sse_text};
 use common::{docs_dir, Server};
 use reqwest::blocking::{multipart, Client};
 use serde_json::{json, Value};
@@ -29,7 +29,7 @@ fn wait_job(c: &Client, server: &Server, job: &Value) -> Value {
 fn documents_upload_search_answer_and_delete_over_http() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path(), &["--upload-wait-ms", "2000"]);
-    let c = client();
+    let c = server.client();
 
     let (s, v) = post_json(
         &c,
@@ -239,7 +239,8 @@ fn oversized(server: &Server, path: &str, content_type: &str, start: &str) -> (u
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: 3000000\r\nConnection: close\r\n\r\n{start}"
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: {content_type}\r\nContent-Length: 3000000\r\nConnection: close\r\n\r\n{start}",
+        server.key
     );
     s.write_all(head.as_bytes()).unwrap();
     let mut buf = Vec::new();
@@ -258,7 +259,7 @@ fn oversized(server: &Server, path: &str, content_type: &str, start: &str) -> (u
 fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &["--max-body-mb", "1"]);
-    let c = client();
+    let c = server.client();
     let (s, _) = post_json(&c, &server.at("/v1/collections"), json!({"name": "kb"}));
     assert_eq!(s, 201);
     let small = docs_dir().join("httpd-bind.html");
@@ -548,7 +549,7 @@ fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
 fn openapi_docs_ui_and_embeddings_are_served() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
-    let c = client();
+    let c = server.client();
     let (s, spec) = json_of(c.get(server.at("/openapi.json")).send().unwrap());
     assert_eq!(s, 200);
     assert!(spec["paths"]["/v1/answer"]["post"].is_object());

@@ -150,6 +150,7 @@ pub struct WarmResult {
               (status = 404, description = "No such collection", body = crate::error::ErrorBody)))]
 pub async fn warm(
     State(state): State<AppState>,
+    axum::Extension(principal): axum::Extension<std::sync::Arc<crate::auth::Principal>>,
     ApiJson(body): ApiJson<WarmBody>,
 ) -> Result<Json<WarmResult>, ApiError> {
     if body.questions.is_empty() || body.questions.len() > MAX_WARM_QUESTIONS {
@@ -175,7 +176,9 @@ pub async fn warm(
         prompt: body.prompt.clone(),
         stream: false,
     };
-    let base = answer_request(collection.clone(), &template)?;
+    // Entries are keyed by the caller's access: warming fills them for keys with the
+    // same access as this one.
+    let base = answer_request(collection.clone(), &template, &principal)?;
     let started = Instant::now();
     let out = blocking(&state, move |inner| {
         let mut result = WarmResult {

@@ -1,5 +1,10 @@
 //! `/v1/collections`: create, list, stats, delete.
 
+use std::sync::Arc;
+
+use axum::Extension;
+
+use crate::auth::Principal;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -74,8 +79,10 @@ pub(crate) fn find(engine: &Engine, name: &str) -> Result<CollectionInfo, ApiErr
     ))]
 pub async fn create(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     ApiJson(body): ApiJson<CreateCollection>,
 ) -> Result<(StatusCode, Json<Collection>), ApiError> {
+    principal.check_whole_collection(&body.name)?;
     let out = blocking(&state, move |inner| {
         let mut engine = inner.write();
         if engine
@@ -111,12 +118,16 @@ pub struct CollectionList {
 /// List collections with their sizes.
 #[utoipa::path(get, path = "/v1/collections", tag = "collections",
     responses((status = 200, description = "Collections", body = CollectionList)))]
-pub async fn list(State(state): State<AppState>) -> Result<Json<CollectionList>, ApiError> {
-    let out = blocking(&state, |inner| {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
+) -> Result<Json<CollectionList>, ApiError> {
+    let out = blocking(&state, move |inner| {
         let engine = inner.read();
         let infos = engine.store_ref().collections()?;
         let collections = infos
             .iter()
+            .filter(|i| principal.access.allows_collection(&i.name))
             .map(|i| describe(&engine, i))
             .collect::<Result<_, _>>()?;
         Ok(CollectionList { collections })
@@ -134,8 +145,10 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<CollectionList>,
     ))]
 pub async fn get(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     Path(name): Path<String>,
 ) -> Result<Json<Collection>, ApiError> {
+    principal.check_collection(&name)?;
     let out = blocking(&state, move |inner| {
         let engine = inner.read();
         let info = find(&engine, &name)?;
@@ -161,8 +174,10 @@ pub struct Deleted {
     ))]
 pub async fn delete(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     Path(name): Path<String>,
 ) -> Result<Json<Deleted>, ApiError> {
+    principal.check_whole_collection(&name)?;
     blocking(&state, move |inner| {
         let mut engine = inner.write();
         find(&engine, &name)?;

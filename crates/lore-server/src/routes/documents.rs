@@ -1,5 +1,10 @@
 //! `/v1/collections/{name}/documents` and `/v1/jobs/{id}`: upload, list, get, delete.
 
+use std::sync::Arc;
+
+use axum::Extension;
+
+use crate::auth::Principal;
 use std::time::Duration;
 
 use axum::extract::multipart::MultipartError;
@@ -88,10 +93,12 @@ pub struct UploadForm {
     ))]
 pub async fn upload(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     Path(name): Path<String>,
     Query(params): Query<UploadParams>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
+    principal.check_collection(&name)?;
     let lookup = name.clone();
     let defaults = blocking(&state, move |inner| {
         let engine = inner.read();
@@ -172,7 +179,12 @@ pub async fn upload(
             "the request holds no file parts",
         ));
     }
-    let metadata = merge_defaults(meta, defaults);
+    let mut metadata = merge_defaults(meta, defaults);
+    // A key limited to one domain files its uploads there; with several it must say which.
+    if let (None, Some([only])) = (&metadata.domain, principal.access.domains.as_deref()) {
+        metadata.domain = Some(only.clone());
+    }
+    principal.check_domain(metadata.domain.as_deref())?;
     let mut rx = state.0.jobs.submit(name, metadata, files).ok_or_else(|| {
         ApiError::internal("ingest worker is not running")
             .with_status(StatusCode::SERVICE_UNAVAILABLE)
@@ -270,9 +282,11 @@ pub async fn job(
     ))]
 pub async fn list(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     Path(name): Path<String>,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<DocumentPage>, ApiError> {
+    principal.check_collection(&name)?;
     let Query(page) = page.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let limit = page.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_PAGE {
@@ -285,10 +299,12 @@ pub async fn list(
     let out = blocking(&state, move |inner| {
         let engine = inner.read();
         let info = find(&engine, &name)?;
-        let (docs, total) = engine
-            .store_ref()
-            .catalog()
-            .documents_page(info.id, offset, limit)?;
+        let (docs, total) = engine.store_ref().catalog().documents_page_in(
+            info.id,
+            principal.access.domains.as_deref(),
+            offset,
+            limit,
+        )?;
         Ok(DocumentPage {
             documents: docs,
             total,
@@ -327,9 +343,12 @@ fn find_document(
     ))]
 pub async fn get(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     Path((name, id)): Path<(String, i64)>,
 ) -> Result<Json<DocumentInfo>, ApiError> {
+    principal.check_collection(&name)?;
     let out = blocking(&state, move |inner| find_document(&inner.read(), &name, id)).await?;
+    principal.check_domain(out.metadata.domain.as_deref())?;
     Ok(Json(out))
 }
 
@@ -342,11 +361,14 @@ pub async fn get(
     ))]
 pub async fn delete(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     Path((name, id)): Path<(String, i64)>,
 ) -> Result<Json<Deleted>, ApiError> {
+    principal.check_collection(&name)?;
     blocking(&state, move |inner| {
         let mut engine = inner.write();
         let doc = find_document(&engine, &name, id)?;
+        principal.check_domain(doc.metadata.domain.as_deref())?;
         engine.delete(&name, &doc.source)?;
         Ok(())
     })

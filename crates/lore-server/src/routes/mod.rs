@@ -1,5 +1,6 @@
 //! Handlers, one module per group of routes.
 
+pub mod admin;
 pub mod cache;
 pub mod collections;
 pub mod documents;

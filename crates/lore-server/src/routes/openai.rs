@@ -7,20 +7,23 @@
 //! message text (what chat UIs show); the structured citations are in an extra top-level
 //! `citations` field that standard clients ignore.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
 use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use base64::Engine as _;
 use futures_util::StreamExt;
 use lore_embed::Embedder;
 use lore_rag::{Answer, Citation, GeneratorKind};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::Principal;
 use crate::error::{ApiError, OpenAiError};
 use crate::extract::ApiJson;
+use crate::observe::with_info;
 use crate::routes::query::{answer_json, answer_request, answer_stream, sse, AnswerBody, Streamed};
 use crate::state::{blocking, AppState};
 
@@ -214,6 +217,7 @@ fn resolve(state: &AppState, req: &ChatRequest) -> Result<(String, String), ApiE
     ))]
 pub async fn chat_completions(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     body: Result<ApiJson<ChatRequest>, ApiError>,
 ) -> Result<Response, OpenAiError> {
     let ApiJson(req) = body?;
@@ -245,31 +249,35 @@ pub async fn chat_completions(
         prompt: None,
         stream: req.stream,
     };
-    let areq = answer_request(collection.clone(), &body)?;
+    principal.check_collection(&collection)?;
+    let areq = answer_request(collection.clone(), &body, &principal)?;
     let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
     let created = now_s();
     if !req.stream {
-        let answer = answer_json(&state, collection, areq).await?;
+        let answer = answer_json(&state, &principal, collection, areq).await?;
         let content = format!("{}{}", answer.answer, sources_text(&answer.citations));
-        return Ok(Json(ChatCompletion {
-            id,
-            object: "chat.completion",
-            created,
-            model: req.model,
-            choices: vec![Choice {
-                index: 0,
-                message: AssistantMessage {
-                    role: "assistant",
-                    content,
-                },
-                finish_reason: "stop",
-                logprobs: None,
-            }],
-            usage: usage_of(&answer),
-            citations: answer.citations,
-            cached: answer.cached,
-        })
-        .into_response());
+        let info = crate::routes::query::answer_info(&answer);
+        return Ok(with_info(
+            Json(ChatCompletion {
+                id,
+                object: "chat.completion",
+                created,
+                model: req.model,
+                choices: vec![Choice {
+                    index: 0,
+                    message: AssistantMessage {
+                        role: "assistant",
+                        content,
+                    },
+                    finish_reason: "stop",
+                    logprobs: None,
+                }],
+                usage: usage_of(&answer),
+                citations: answer.citations,
+                cached: answer.cached,
+            }),
+            info,
+        ));
     }
     let include_usage = req.stream_options.is_some_and(|o| o.include_usage);
     let model = req.model;
@@ -295,44 +303,48 @@ pub async fn chat_completions(
     );
     let data = |v: &serde_json::Value| Event::default().data(v.to_string());
     let head = futures_util::stream::iter(vec![data(&first)]);
-    let body = answer_stream(&state, collection, areq).flat_map(move |m| {
-        let out: Vec<Event> = match m {
-            Streamed::Token(t) => vec![data(&chunk(serde_json::json!({"content": t}), None, None))],
-            Streamed::Retrieved(_) | Streamed::Notice(_) => Vec::new(),
-            Streamed::Done(a) => {
-                let mut out = Vec::new();
-                let sources = sources_text(&a.citations);
-                if !sources.is_empty() {
-                    out.push(data(&chunk(
-                        serde_json::json!({"content": sources}),
-                        None,
-                        None,
-                    )));
+    let body = answer_stream(&state, principal, collection, areq)
+        .await?
+        .flat_map(move |m| {
+            let out: Vec<Event> = match m {
+                Streamed::Token(t) => {
+                    vec![data(&chunk(serde_json::json!({"content": t}), None, None))]
                 }
-                let citations = serde_json::to_value(&a.citations).unwrap_or_default();
-                let mut last = chunk(
-                    serde_json::json!({}),
-                    Some("stop"),
-                    Some(("citations", citations)),
-                );
-                last["cached"] = serde_json::to_value(a.cached).unwrap_or_default();
-                out.push(data(&last));
-                if include_usage {
-                    let mut last = chunk(serde_json::json!({}), None, None);
-                    last["choices"] = serde_json::json!([]);
-                    last["usage"] = serde_json::to_value(usage_of(&a)).unwrap_or_default();
+                Streamed::Retrieved(_) | Streamed::Notice(_) => Vec::new(),
+                Streamed::Done(a) => {
+                    let mut out = Vec::new();
+                    let sources = sources_text(&a.citations);
+                    if !sources.is_empty() {
+                        out.push(data(&chunk(
+                            serde_json::json!({"content": sources}),
+                            None,
+                            None,
+                        )));
+                    }
+                    let citations = serde_json::to_value(&a.citations).unwrap_or_default();
+                    let mut last = chunk(
+                        serde_json::json!({}),
+                        Some("stop"),
+                        Some(("citations", citations)),
+                    );
+                    last["cached"] = serde_json::to_value(a.cached).unwrap_or_default();
                     out.push(data(&last));
+                    if include_usage {
+                        let mut last = chunk(serde_json::json!({}), None, None);
+                        last["choices"] = serde_json::json!([]);
+                        last["usage"] = serde_json::to_value(usage_of(&a)).unwrap_or_default();
+                        out.push(data(&last));
+                    }
+                    out.push(Event::default().data("[DONE]"));
+                    out
                 }
-                out.push(Event::default().data("[DONE]"));
-                out
-            }
-            Streamed::Failed(e) => {
-                let e = e.openai().body();
-                vec![data(&e), Event::default().data("[DONE]")]
-            }
-        };
-        futures_util::stream::iter(out)
-    });
+                Streamed::Failed(e) => {
+                    let e = e.openai().body();
+                    vec![data(&e), Event::default().data("[DONE]")]
+                }
+            };
+            futures_util::stream::iter(out)
+        });
     Ok(sse(head.chain(body)).into_response())
 }
 
@@ -361,14 +373,18 @@ pub struct ModelList {
 /// Models: `lore` (default collection), every collection, and the embedding model.
 #[utoipa::path(get, path = "/v1/models", tag = "openai",
     responses((status = 200, description = "Models", body = ModelList)))]
-pub async fn models(State(state): State<AppState>) -> Result<Json<ModelList>, OpenAiError> {
-    let names = blocking(&state, |inner| {
+pub async fn models(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
+) -> Result<Json<ModelList>, OpenAiError> {
+    let names = blocking(&state, move |inner| {
         Ok(inner
             .read()
             .store_ref()
             .collections()?
             .into_iter()
             .map(|c| c.name)
+            .filter(|n| principal.access.allows_collection(n))
             .collect::<Vec<_>>())
     })
     .await?;

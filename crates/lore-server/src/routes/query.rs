@@ -2,11 +2,13 @@
 
 use std::convert::Infallible;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use futures_util::stream::Stream;
 use futures_util::StreamExt;
 use lore_core::{Filter, Hit, SearchMode};
@@ -16,8 +18,10 @@ use lore_rag::{
 use serde::{Deserialize, Serialize};
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::observe::{with_info, RequestInfo, Served};
 use crate::state::{blocking, AppState};
 
 /// Filters at most per request.
@@ -110,8 +114,10 @@ fn collections_of(
     ))]
 pub async fn search(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     ApiJson(body): ApiJson<SearchBody>,
-) -> Result<Json<SearchResult>, ApiError> {
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
     let filters = parse_filters(&body.filters)?;
     let collections = collections_of(&state, body.collection, body.collections)?;
     let top_k = body.top_k.unwrap_or(10);
@@ -122,12 +128,37 @@ pub async fn search(
             req.top_k = top_k;
             req.mode = body.mode;
             req.filters = filters.clone();
+            req.access = principal.access.clone();
             req
         })
         .collect();
+    let served = |out: SearchResult| {
+        if !out.cached {
+            crate::metrics::search(&out.timings_ms);
+        }
+        state.log_query(
+            &principal,
+            Served {
+                kind: "search",
+                collection: &collections.join(","),
+                query: &body.query,
+                latency_ms: started.elapsed().as_secs_f64() * 1e3,
+                cached: out.cached,
+                answered: !out.hits.is_empty(),
+                tokens_in: 0,
+                tokens_out: 0,
+                domain: out.hits.first().and_then(|h| h.hit.domain.clone()),
+            },
+        );
+        let info = RequestInfo {
+            cached: Some(out.cached),
+            ..RequestInfo::default()
+        };
+        with_info(Json(out), info)
+    };
     if let [req] = requests.as_slice() {
         if let Some(resp) = state.0.try_now(|e| e.search_cached(req))? {
-            return Ok(Json(SearchResult {
+            return Ok(served(SearchResult {
                 hits: merge(vec![(req.collection.clone(), resp.hits)], top_k),
                 timings_ms: resp.timings_ms,
                 cached: true,
@@ -152,7 +183,7 @@ pub async fn search(
         })
     })
     .await?;
-    Ok(Json(out))
+    Ok(served(out))
 }
 
 /// One collection's hits as they are; several fused by reciprocal rank (Cormack et al.
@@ -216,8 +247,10 @@ pub struct AnswerBody {
 pub(crate) fn answer_request(
     collection: String,
     body: &AnswerBody,
+    principal: &Principal,
 ) -> Result<AnswerRequest, ApiError> {
     let mut req = AnswerRequest::new(collection, body.query.clone());
+    req.access = principal.access.clone();
     req.filters = parse_filters(&body.filters)?;
     req.top_k = body.top_k;
     req.mode = body.mode;
@@ -264,17 +297,23 @@ pub struct CitationsEvent {
     ))]
 pub async fn answer(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     ApiJson(body): ApiJson<AnswerBody>,
 ) -> Result<Response, ApiError> {
     let collection = body
         .collection
         .clone()
         .unwrap_or_else(|| state.config().default_collection.clone());
-    let req = answer_request(collection.clone(), &body)?;
+    let req = answer_request(collection.clone(), &body, &principal)?;
+    // The question as sent: the log writer masks PII in it like in every line.
+    tracing::debug!(target: "lore::query", question = %body.query, %collection, "answer requested");
     if !body.stream {
-        return Ok(Json(answer_json(&state, collection, req).await?).into_response());
+        let answer = answer_json(&state, &principal, collection, req).await?;
+        let info = answer_info(&answer);
+        return Ok(with_info(Json(answer), info));
     }
     // Validation errors before the first event still get a plain 4xx.
+    principal.check_collection(&collection)?;
     blocking(&state, {
         let collection = collection.clone();
         move |inner| {
@@ -287,23 +326,67 @@ pub async fn answer(
         }
     })
     .await?;
-    Ok(sse(answer_events(&state, collection, req)).into_response())
+    let events = answer_stream(&state, principal, collection, req).await?;
+    Ok(sse(answer_events(events)).into_response())
+}
+
+/// The access-log fields of an answer.
+pub(crate) fn answer_info(a: &Answer) -> RequestInfo {
+    RequestInfo {
+        cached: Some(a.cached.is_some()),
+        tokens_in: a.usage.prompt_tokens as u64,
+        tokens_out: a.usage.completion_tokens as u64,
+    }
+}
+
+/// Metrics and the query-log row of an answer served (JSON or streamed, REST or chat).
+fn served_answer(
+    state: &AppState,
+    principal: &Principal,
+    question: &str,
+    collection: &str,
+    a: &Answer,
+) {
+    crate::metrics::answer(a, state.0.security.prices.get(&a.model));
+    state.log_query(
+        principal,
+        Served {
+            kind: "answer",
+            collection,
+            query: question,
+            latency_ms: a.timings_ms.total,
+            cached: a.cached.is_some(),
+            answered: !a.citations.is_empty(),
+            tokens_in: a.usage.prompt_tokens as u64,
+            tokens_out: a.usage.completion_tokens as u64,
+            domain: a.context.first().and_then(|c| c.domain.clone()),
+        },
+    );
 }
 
 /// An answer as one value: from the caches at once when they have it, else computed on a
-/// blocking thread.
+/// blocking thread once a generation slot is free.
 pub(crate) async fn answer_json(
     state: &AppState,
+    principal: &Principal,
     collection: String,
     req: AnswerRequest,
 ) -> Result<Answer, ApiError> {
-    if let Some(answer) = state.0.try_now(|e| e.answer_cached(&req, &mut |_| {}))? {
-        return Ok(answer);
-    }
-    blocking(state, move |inner| {
-        inner.with_loaded(&collection, |e| e.answer_loaded(&req, &mut |_| {}))
-    })
-    .await
+    let question = req.question.clone();
+    let answer = match state.0.try_now(|e| e.answer_cached(&req, &mut |_| {}))? {
+        Some(answer) => answer,
+        None => {
+            let permit = state.0.generations.acquire().await?;
+            let c = collection.clone();
+            blocking(state, move |inner| {
+                let _slot = permit;
+                inner.with_loaded(&c, |e| e.answer_loaded(&req, &mut |_| {}))
+            })
+            .await?
+        }
+    };
+    served_answer(state, principal, &question, &collection, &answer);
+    Ok(answer)
 }
 
 /// What a streamed answer produces, in order.
@@ -315,13 +398,18 @@ pub(crate) enum Streamed {
     Failed(ApiError),
 }
 
-/// Runs the answer on a blocking thread, sending its events through a bounded channel (a
-/// slow client slows generation instead of growing a buffer).
-pub(crate) fn answer_stream(
+/// Runs the answer on a blocking thread once a generation slot is free, sending its
+/// events through a bounded channel (a slow client slows generation instead of growing a
+/// buffer).
+///
+/// # Errors
+/// 429 `too_many_generations` when the generation queue is full.
+pub(crate) async fn answer_stream(
     state: &AppState,
+    principal: Arc<Principal>,
     collection: String,
     req: AnswerRequest,
-) -> ReceiverStream<Streamed> {
+) -> Result<ReceiverStream<Streamed>, ApiError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Streamed>(256);
     let streamed = |ev: AnswerEvent<'_>| match ev {
         AnswerEvent::Retrieved(passages) => Streamed::Retrieved(passages.to_vec()),
@@ -335,43 +423,50 @@ pub(crate) fn answer_stream(
         .try_now(|e| e.answer_cached(&req, &mut |ev| events.push(streamed(ev))))
     {
         Ok(Some(answer)) => {
+            served_answer(state, &principal, &req.question, &collection, &answer);
             for m in events
                 .into_iter()
                 .chain(std::iter::once(Streamed::Done(Box::new(answer))))
             {
                 let _ = tx.try_send(m);
             }
-            return ReceiverStream::new(rx);
+            return Ok(ReceiverStream::new(rx));
         }
         Ok(None) => {}
-        Err(e) => {
-            let _ = tx.try_send(Streamed::Failed(e));
-            return ReceiverStream::new(rx);
-        }
+        Err(e) => return Err(e),
     }
-    let inner = state.0.clone();
+    let permit = state.0.generations.acquire().await?;
+    let state = state.clone();
     tokio::task::spawn_blocking(move || {
-        let result = inner.with_loaded(&collection, |e| {
+        let _slot = permit;
+        let result = state.0.with_loaded(&collection, |e| {
             e.answer_loaded(&req, &mut |ev| {
                 // A gone client: keep going quietly (the answer is still timed and logged).
                 let _ = tx.blocking_send(streamed(ev));
             })
         });
         let last = match result {
-            Ok(a) => Streamed::Done(Box::new(a)),
+            Ok(a) => {
+                served_answer(&state, &principal, &req.question, &collection, &a);
+                tracing::info!(
+                    target: "lore::access",
+                    cached = a.cached.is_some(),
+                    tokens_in = a.usage.prompt_tokens,
+                    tokens_out = a.usage.completion_tokens,
+                    latency_ms = a.timings_ms.total,
+                    "stream finished"
+                );
+                Streamed::Done(Box::new(a))
+            }
             Err(e) => Streamed::Failed(e),
         };
         let _ = tx.blocking_send(last);
     });
-    ReceiverStream::new(rx)
+    Ok(ReceiverStream::new(rx))
 }
 
-fn answer_events(
-    state: &AppState,
-    collection: String,
-    req: AnswerRequest,
-) -> impl Stream<Item = Event> {
-    answer_stream(state, collection, req).flat_map(|m| {
+fn answer_events(events: ReceiverStream<Streamed>) -> impl Stream<Item = Event> {
+    events.flat_map(|m| {
         let events: Vec<Event> = match m {
             Streamed::Retrieved(passages) => vec![event("retrieval", &RetrievalEvent { passages })],
             Streamed::Token(text) => vec![event("token", &TokenEvent { text })],

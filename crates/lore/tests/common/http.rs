@@ -5,9 +5,22 @@ use std::time::Duration;
 use reqwest::blocking::Client;
 use serde_json::Value;
 
-/// A blocking client with a generous timeout (answers may generate).
+/// A blocking client with a generous timeout (answers may generate), no key.
 pub fn client() -> Client {
+    client_with_key("")
+}
+
+/// [`client`] sending `Authorization: Bearer KEY` (none when `key` is empty).
+pub fn client_with_key(key: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if !key.is_empty() {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {key}")).unwrap(),
+        );
+    }
     Client::builder()
+        .default_headers(headers)
         .timeout(Duration::from_secs(300))
         .build()
         .unwrap()

@@ -4,8 +4,9 @@
 pub mod http;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -124,6 +125,8 @@ pub fn ingested_subset() -> &'static Path {
 pub struct Server {
     pub child: std::process::Child,
     pub url: String,
+    /// An admin key of the data dir, without rate limit (empty with `LORE_AUTH=off`).
+    pub key: String,
 }
 
 impl Server {
@@ -133,16 +136,32 @@ impl Server {
         Server::start_with_env(data, extra, &[])
     }
 
+    /// [`Server::start_with_env`] with the server's stderr (its log) written to `log`.
+    pub fn start_logged(data: &Path, extra: &[&str], env: &[(&str, &str)], log: &Path) -> Server {
+        Server::spawn(data, extra, env, Some(log))
+    }
+
     /// [`Server::start`] with environment variables set for the server.
     pub fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::spawn(data, extra, env, None)
+    }
+
+    fn spawn(data: &Path, extra: &[&str], env: &[(&str, &str)], log: Option<&Path>) -> Server {
         use std::io::BufRead;
-        let mut child = lore(data)
-            .args(["serve", "--bind", "127.0.0.1:0"])
+        let key = if env.contains(&("LORE_AUTH", "off")) {
+            String::new()
+        } else {
+            admin_key(data)
+        };
+        let mut cmd = lore(data);
+        cmd.args(["serve", "--bind", "127.0.0.1:0"])
             .args(extra)
             .envs(env.iter().copied())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("start lore serve");
+            .stdout(std::process::Stdio::piped());
+        if let Some(log) = log {
+            cmd.stderr(std::fs::File::create(log).expect("log file"));
+        }
+        let mut child = cmd.spawn().expect("start lore serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         std::io::BufReader::new(stdout)
@@ -153,7 +172,12 @@ impl Server {
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no URL in {line:?}"))
             .to_string();
-        Server { child, url }
+        Server { child, url, key }
+    }
+
+    /// A client sending this server's admin key.
+    pub fn client(&self) -> reqwest::blocking::Client {
+        http::client_with_key(&self.key)
     }
 
     /// `url` + `path`.
@@ -178,6 +202,26 @@ impl Drop for Server {
     }
 }
 
+/// Creates an unlimited admin key in the data dir (`lore keys create`) and returns it.
+pub fn admin_key(data: &Path) -> String {
+    key(
+        data,
+        &["--role", "admin", "--rate", "unlimited", "--name", "tests"],
+    )
+}
+
+/// Creates a key with `args` (`--role reader --domains hr`) and returns it.
+pub fn key(data: &Path, args: &[&str]) -> String {
+    let out = run(lore(data).args(["keys", "create"]).args(args));
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        out.status.success() && key.starts_with("lore_sk_"),
+        "keys create: {key} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    key
+}
+
 /// A loopback port nobody listens on now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -185,4 +229,54 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// `redis-server` on a free loopback port, killed on drop.
+pub struct Redis {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl Redis {
+    pub fn start(port: u16, dir: &Path) -> Redis {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect(
+                "redis-server (Debian package redis-server; scripts/setup-system.sh installs it)",
+            );
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "redis did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

@@ -1,0 +1,272 @@
+//! API-key authentication and role checks (DESIGN.md §5, Admin).
+//!
+//! Every route but the public ones needs `Authorization: Bearer <key>` (or `X-API-Key`).
+//! The middleware verifies the key against the catalog ([`lore_index::KeyStore`]), checks
+//! the role the route needs, and hands the handlers a [`Principal`]; handlers pass its
+//! [`lore_core::Access`] into the engine, which enforces collections and domains inside
+//! retrieval.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use lore_core::{Access, Rate, Role};
+use lore_index::KeyRejection;
+
+use crate::error::{ApiError, ErrorType};
+use crate::state::AppState;
+
+/// Who is calling, as the handlers see it.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// Public id of the key (`None` when auth is off).
+    pub key_id: Option<String>,
+    /// Role.
+    pub role: Role,
+    /// Collections and domains it may read.
+    pub access: Access,
+    /// Its own quota, if it has one.
+    pub rate: Option<Rate>,
+}
+
+impl Principal {
+    /// The caller when auth is disabled: an unrestricted admin.
+    pub fn local() -> Self {
+        Principal {
+            key_id: None,
+            role: Role::Admin,
+            access: Access::all(),
+            rate: None,
+        }
+    }
+
+    /// Refuses a collection outside the key's list.
+    ///
+    /// # Errors
+    /// 403 `collection_forbidden`.
+    pub fn check_collection(&self, collection: &str) -> Result<(), ApiError> {
+        if self.access.allows_collection(collection) {
+            Ok(())
+        } else {
+            Err(forbidden(
+                "collection_forbidden",
+                format!("this API key may not use collection `{collection}`"),
+            ))
+        }
+    }
+
+    /// Refuses a document whose domain the key may not see.
+    ///
+    /// # Errors
+    /// 403 `domain_forbidden`.
+    pub fn check_domain(&self, domain: Option<&str>) -> Result<(), ApiError> {
+        if self.access.allows_domain(domain) {
+            Ok(())
+        } else {
+            Err(forbidden(
+                "domain_forbidden",
+                format!(
+                    "this API key may not use documents of domain `{}`",
+                    domain.unwrap_or("(none)")
+                ),
+            ))
+        }
+    }
+
+    /// Refuses a domain-restricted key an operation on a whole collection (deleting it
+    /// would delete other domains' documents).
+    ///
+    /// # Errors
+    /// 403 `domain_forbidden`.
+    pub fn check_whole_collection(&self, collection: &str) -> Result<(), ApiError> {
+        self.check_collection(collection)?;
+        if self.access.domains.is_some() {
+            return Err(forbidden(
+                "domain_forbidden",
+                "a key restricted to domains may not create or delete whole collections",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A 403.
+pub fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError {
+        status: StatusCode::FORBIDDEN,
+        code,
+        message: message.into(),
+        kind: ErrorType::Auth,
+    }
+}
+
+fn unauthorized(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        code,
+        message: message.into(),
+        kind: ErrorType::Auth,
+    }
+}
+
+/// The role a request needs; `None` for public routes.
+pub fn required_role(method: &Method, path: &str, public_metrics: bool) -> Option<Role> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        [""] | ["health"] | ["openapi.json"] | ["docs"] | ["assets", ..] => None,
+        ["metrics"] if public_metrics => None,
+        ["metrics"] | ["health", "detailed"] => Some(Role::Admin),
+        ["v1", "admin", ..] | ["v1", "cache", ..] => Some(Role::Admin),
+        ["v1", "jobs", ..] => Some(Role::Writer),
+        ["v1", "collections"] | ["v1", "collections", _]
+            if method == Method::POST || method == Method::DELETE =>
+        {
+            Some(Role::Writer)
+        }
+        ["v1", "collections", _, "documents", ..]
+            if method == Method::POST || method == Method::DELETE =>
+        {
+            Some(Role::Writer)
+        }
+        // Everything else, unknown routes included (no route map for anonymous callers).
+        _ => Some(Role::Reader),
+    }
+}
+
+/// The presented key: `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+fn presented(req: &Request) -> Option<&str> {
+    let h = req.headers();
+    if let Some(v) = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let v = v.trim();
+        return Some(
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+                .unwrap_or(v)
+                .trim(),
+        );
+    }
+    h.get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+/// Authenticates the request and checks its role; the [`Principal`] goes into the
+/// request's extensions (and the response's, for the access log).
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let security = &state.0.security;
+    let principal = if !security.auth.enabled {
+        Principal::local()
+    } else {
+        let Some(role) =
+            required_role(req.method(), req.uri().path(), security.auth.public_metrics)
+        else {
+            return next.run(req).await;
+        };
+        let principal = match presented(&req) {
+            None => Err(unauthorized(
+                "missing_api_key",
+                "this route needs an API key: `Authorization: Bearer <key>` (create one with `lore keys create`)",
+            )),
+            Some(key) => state
+                .0
+                .keys
+                .verify(key, now_secs())
+                .map(|k| Principal {
+                    key_id: Some(k.id.clone()),
+                    role: k.role,
+                    access: k.access.clone(),
+                    rate: k.rate,
+                })
+                .map_err(|r| {
+                    let code = match r {
+                        KeyRejection::Malformed | KeyRejection::Unknown => "invalid_api_key",
+                        KeyRejection::Revoked => "revoked_api_key",
+                        KeyRejection::Expired => "expired_api_key",
+                    };
+                    unauthorized(code, r.to_string())
+                }),
+        };
+        let principal = match principal {
+            Ok(p) if p.role >= role => p,
+            Ok(p) => {
+                crate::metrics::auth_failure("role");
+                let mut res = respond(
+                    &req,
+                    forbidden(
+                        "insufficient_role",
+                        format!("this route needs the {role} role; the key is a {}", p.role),
+                    ),
+                );
+                res.extensions_mut().insert(Arc::new(p));
+                return res;
+            }
+            Err(e) => {
+                crate::metrics::auth_failure(e.code);
+                return respond(&req, e);
+            }
+        };
+        principal
+    };
+    let principal = Arc::new(principal);
+    req.extensions_mut().insert(principal.clone());
+    let mut res = next.run(req).await;
+    res.extensions_mut().insert(principal);
+    res
+}
+
+/// An error in the shape of the route family (OpenAI's on `/v1/chat`, `/v1/models`,
+/// `/v1/embeddings`).
+pub(crate) fn respond(req: &Request, e: ApiError) -> Response {
+    let path = req.uri().path();
+    if path.starts_with("/v1/chat/") || path == "/v1/models" || path == "/v1/embeddings" {
+        e.openai().into_response()
+    } else {
+        e.into_response()
+    }
+}
+
+/// Now, unix seconds.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_need_the_right_role() {
+        let r = |m: Method, p: &str| required_role(&m, p, false);
+        assert_eq!(r(Method::GET, "/health"), None);
+        assert_eq!(r(Method::GET, "/"), None);
+        assert_eq!(r(Method::GET, "/assets/app.js"), None);
+        assert_eq!(r(Method::GET, "/metrics"), Some(Role::Admin));
+        assert_eq!(required_role(&Method::GET, "/metrics", true), None);
+        assert_eq!(r(Method::POST, "/v1/search"), Some(Role::Reader));
+        assert_eq!(r(Method::POST, "/v1/chat/completions"), Some(Role::Reader));
+        assert_eq!(r(Method::GET, "/v1/collections"), Some(Role::Reader));
+        assert_eq!(r(Method::POST, "/v1/collections"), Some(Role::Writer));
+        assert_eq!(r(Method::DELETE, "/v1/collections/kb"), Some(Role::Writer));
+        assert_eq!(
+            r(Method::GET, "/v1/collections/kb/documents"),
+            Some(Role::Reader)
+        );
+        assert_eq!(
+            r(Method::POST, "/v1/collections/kb/documents"),
+            Some(Role::Writer)
+        );
+        assert_eq!(
+            r(Method::DELETE, "/v1/collections/kb/documents/3"),
+            Some(Role::Writer)
+        );
+        assert_eq!(r(Method::GET, "/v1/jobs/x"), Some(Role::Writer));
+        assert_eq!(r(Method::POST, "/v1/admin/keys"), Some(Role::Admin));
+        assert_eq!(r(Method::DELETE, "/v1/cache"), Some(Role::Admin));
+        assert_eq!(r(Method::GET, "/v1/nope"), Some(Role::Reader));
+    }
+}

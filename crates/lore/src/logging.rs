@@ -1,0 +1,79 @@
+//! Log set-up: JSON lines in serve mode (text for commands, or `[log] format = "text"`),
+//! the level from `LORE_LOG`, else `[log] level`, and PII masked on every line whatever
+//! the source (a question quoted in an error, an e-mail in a file name, a key pasted into
+//! a header that ends up in a message).
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use lore_rag::guard::Masker;
+use lore_server::config::{LogConfig, LogFormat};
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Writes each formatted line to stderr with PII masked. tracing's formatter hands the
+/// writer one whole event per `write`, so a value is never split between two calls.
+#[derive(Clone)]
+struct MaskedStderr {
+    masker: Arc<Masker>,
+}
+
+struct Line {
+    masker: Arc<Masker>,
+}
+
+impl Write for Line {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(self.masker.mask(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> MakeWriter<'a> for MaskedStderr {
+    type Writer = Line;
+    fn make_writer(&'a self) -> Line {
+        Line {
+            masker: self.masker.clone(),
+        }
+    }
+}
+
+/// Installs the global subscriber.
+pub fn init(config: &LogConfig, serving: bool, verbose: bool, masker: Masker) {
+    let default = if serving {
+        config.level.clone()
+    } else if verbose {
+        "info".to_string()
+    } else {
+        // A command logs only what goes wrong.
+        "warn".to_string()
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LORE_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::try_new(format!("{default},pdf_extract=error,lopdf=error"))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    });
+    let writer = MaskedStderr {
+        masker: Arc::new(masker),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    if serving && config.format == LogFormat::Json {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_target(true)
+            .init();
+    } else {
+        builder
+            // Colour codes only for a terminal: a log file stays greppable.
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false)
+            .init();
+    }
+}
