@@ -3,14 +3,13 @@
 //! loss). It is the source of truth; the BM25 and vector indexes are rebuilt from it.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use lore_core::{FilterField, FilterSet, Hit, Metadata};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
 
-use crate::Result;
+use crate::{now_ms, Result};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS collections (
@@ -200,13 +199,6 @@ pub struct Catalog {
     // A mutex makes the catalog `Sync` so the server's readers share it; writers hold
     // `&mut self` and reach the connection without locking.
     conn: Mutex<Connection>,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn to_blob(v: &[f32]) -> Vec<u8> {

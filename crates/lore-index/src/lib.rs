@@ -19,6 +19,14 @@ pub mod keys;
 pub mod query_log;
 pub mod store;
 
+/// Now as unix milliseconds (0 if the clock is before 1970): the catalog's timestamps.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 pub use catalog::{ChunkRecord, CollectionInfo, DocumentInfo, NewChunk, NewDocument, WriteOutcome};
 pub use error::{IndexError, Result};
 pub use fusion::reciprocal_rank_fusion;

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use crate::Result;
+use crate::{now_ms, Result};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS query_log (
@@ -407,14 +407,6 @@ fn share(part: usize, whole: usize) -> f64 {
     } else {
         part as f64 / whole as f64
     }
-}
-
-/// Now, unix ms.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

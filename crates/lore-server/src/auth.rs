@@ -227,12 +227,9 @@ pub(crate) fn respond(req: &Request, e: ApiError) -> Response {
     }
 }
 
-/// Now, unix seconds.
+/// Now, unix seconds (key creation, expiry, revocation).
 pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    lore_index::now_ms() / 1000
 }
 
 #[cfg(test)]

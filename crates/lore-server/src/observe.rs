@@ -106,7 +106,7 @@ impl AppState {
             return;
         };
         log.record(QueryRecord {
-            at_ms: lore_index::query_log::now_ms(),
+            at_ms: lore_index::now_ms(),
             kind: s.kind,
             collection: s.collection.to_string(),
             domain: s.domain,

@@ -8,7 +8,6 @@
 //! `citations` field that standard clients ignore.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
 use axum::response::sse::Event;
@@ -33,13 +32,6 @@ pub const DEFAULT_MODEL: &str = "lore";
 pub const MAX_EMBED_INPUTS: usize = 2048;
 /// Names accepted for the embedding model.
 const EMBED_MODEL_NAMES: [&str; 2] = ["all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"];
-
-fn now_s() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 /// Message content: a string, or parts of which the `text` ones count.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -252,7 +244,7 @@ pub async fn chat_completions(
     principal.check_collection(&collection)?;
     let areq = answer_request(collection.clone(), &body, &principal)?;
     let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
-    let created = now_s();
+    let created = crate::auth::now_secs().max(0) as u64;
     if !req.stream {
         let answer = answer_json(&state, &principal, collection, areq).await?;
         let content = format!("{}{}", answer.answer, sources_text(&answer.citations));
