@@ -269,10 +269,11 @@ impl Engine {
             return self.answer_computed(req, on_event);
         }
         // Passages are masked at retrieval (`Engine::shown`), so the model never sees the
-        // PII; its text is masked again on the way out, a sentence at a time.
+        // PII; the streamed text is masked again on the way out, a sentence at a time
+        // (the answer's final text is masked where it is made: `Engine::shown_text`).
         let masker = &self.guard.masker;
         let mut held = crate::guard::StreamMasker::default();
-        let mut answer = self.answer_computed(req, &mut |ev| match ev {
+        let answer = self.answer_computed(req, &mut |ev| match ev {
             AnswerEvent::Token(t) => {
                 if let Some(ready) = held.push(masker, t) {
                     on_event(AnswerEvent::Token(&ready));
@@ -283,10 +284,19 @@ impl Engine {
         if let Some(rest) = held.finish(masker) {
             on_event(AnswerEvent::Token(&rest));
         }
-        if let Cow::Owned(t) = masker.mask(&answer.answer) {
-            answer.answer = t;
-        }
         Ok(answer)
+    }
+
+    /// An answer's final text as the client gets it (and the cache keeps it): PII-masked
+    /// when `[guard] mask_answers` is on.
+    fn shown_text(&self, text: String) -> String {
+        if !self.guard.config.mask_answers {
+            return text;
+        }
+        match self.guard.masker.mask(&text) {
+            Cow::Owned(t) => t,
+            Cow::Borrowed(_) => text,
+        }
     }
 
     /// [`Engine::answer_loaded`] before answer masking.
@@ -373,7 +383,7 @@ impl Engine {
             timings.total = ms(started);
             timings.ttft = timings.total;
             return Ok(Answer {
-                answer: text,
+                answer: self.shown_text(text),
                 citations: Vec::new(),
                 context: Vec::new(),
                 generator: generator.kind().to_string(),
@@ -468,7 +478,7 @@ impl Engine {
         timings.grounding = ms(t);
         timings.total = ms(started);
         let mut answer = Answer {
-            answer,
+            answer: self.shown_text(answer),
             citations,
             context,
             generator: generator_name.to_string(),
@@ -667,11 +677,6 @@ impl Engine {
     /// Caches a generated answer (exact layer) and its question (semantic layer). Caching
     /// never fails the answer: an embedding error only skips the semantic entry.
     fn store_answer(&self, keys: &AnswerKeys, question: &str, answer: &mut Answer) {
-        if self.guard.config.mask_answers {
-            if let Cow::Owned(t) = self.guard.masker.mask(&answer.answer) {
-                answer.answer = t;
-            }
-        }
         answer.cache_key = Some(keys.exact.to_string());
         self.caches
             .answer
