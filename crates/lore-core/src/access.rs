@@ -88,6 +88,21 @@ pub struct Access {
 }
 
 impl Access {
+    /// Whether everything `other` allows, `self` allows too: `other`'s collections and
+    /// domains are each a subset of `self`'s (an unrestricted list contains any list; a
+    /// restricted one never contains an unrestricted one). A scoped key may only create,
+    /// list and revoke keys that this holds for.
+    pub fn contains(&self, other: &Access) -> bool {
+        fn subset(outer: &Option<Vec<String>>, inner: &Option<Vec<String>>) -> bool {
+            match (outer, inner) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(o), Some(i)) => i.iter().all(|x| o.contains(x)),
+            }
+        }
+        subset(&self.collections, &other.collections) && subset(&self.domains, &other.domains)
+    }
+
     /// Everything.
     pub fn all() -> Self {
         Access::default()
@@ -164,6 +179,19 @@ impl Rate {
     pub fn is_unlimited(&self) -> bool {
         self.per_minute.is_none() && self.per_hour.is_none()
     }
+
+    /// Whether this quota is no higher than `limit` in each window `limit` bounds (a
+    /// missing window is unlimited, so it only fits under a missing window).
+    pub fn within(&self, limit: &Rate) -> bool {
+        fn fits(mine: Option<u32>, cap: Option<u32>) -> bool {
+            match (mine, cap) {
+                (_, None) => true,
+                (None, Some(_)) => false,
+                (Some(m), Some(c)) => m <= c,
+            }
+        }
+        fits(self.per_minute, limit.per_minute) && fits(self.per_hour, limit.per_hour)
+    }
 }
 
 impl fmt::Display for Rate {
@@ -225,6 +253,38 @@ impl FromStr for Rate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scopes_contain_only_narrower_scopes() {
+        let list = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let all = Access::all();
+        let kb_hr = Access {
+            collections: list(&["kb"]),
+            domains: list(&["hr"]),
+        };
+        assert!(all.contains(&kb_hr));
+        assert!(kb_hr.contains(&kb_hr));
+        assert!(
+            !kb_hr.contains(&all),
+            "a scoped key cannot make an unrestricted one"
+        );
+        assert!(!kb_hr.contains(&Access {
+            collections: list(&["kb", "other"]),
+            domains: list(&["hr"]),
+        }));
+        assert!(!kb_hr.contains(&Access {
+            collections: list(&["kb"]),
+            domains: None,
+        }));
+        let r = |m: Option<u32>, h: Option<u32>| Rate {
+            per_minute: m,
+            per_hour: h,
+        };
+        assert!(r(Some(10), Some(100)).within(&r(Some(60), Some(1000))));
+        assert!(!r(Some(61), Some(100)).within(&r(Some(60), None)));
+        assert!(!r(None, Some(100)).within(&r(Some(60), None)));
+        assert!(r(None, None).within(&r(None, None)));
+    }
 
     #[test]
     fn rates_parse_and_print() {

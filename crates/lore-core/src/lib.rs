@@ -4,13 +4,15 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod cancel;
 pub mod filter;
 pub mod hit;
 pub mod metadata;
 pub mod paths;
 
 pub use access::{Access, AccessError, Rate, Role};
+pub use cancel::{Cancel, CancelOnDrop};
 pub use filter::{Filter, FilterError, FilterField, FilterSet};
 pub use hit::{location_label, source_file_name, Hit, SearchMode};
-pub use metadata::Metadata;
+pub use metadata::{check_label, is_invisible, Metadata};
 pub use paths::{default_data_dir, default_models_dir, resolve_models_dir, ModelsDirSource};

@@ -432,6 +432,33 @@ impl Catalog {
         self.documents_page_in(collection_id, None, offset, limit)
     }
 
+    /// Documents, chunks and bytes of a collection's documents whose domain is one of
+    /// `domains` (`None`: all), for the stats a domain-limited key may see.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn counts_in(
+        &self,
+        collection_id: i64,
+        domains: Option<&[String]>,
+    ) -> Result<(u64, u64, u64)> {
+        let domains_json = domains.map(|d| serde_json::json!(d).to_string());
+        let (docs, bytes): (i64, i64) = self.conn().query_row(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM documents WHERE collection_id = ?1
+               AND (?2 IS NULL OR domain IN (SELECT value FROM json_each(?2)))",
+            params![collection_id, domains_json],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let chunks: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM chunks c JOIN documents d ON d.id = c.document_id
+              WHERE c.collection_id = ?1
+                AND (?2 IS NULL OR d.domain IN (SELECT value FROM json_each(?2)))",
+            params![collection_id, domains_json],
+            |r| r.get(0),
+        )?;
+        Ok((docs as u64, chunks as u64, bytes as u64))
+    }
+
     /// [`Catalog::documents_page`] of the documents whose domain is one of `domains`
     /// (`None`: all documents); the total counts those documents only.
     ///

@@ -80,7 +80,27 @@ pub struct Store {
     _lock: File,
 }
 
-/// Collection names become neither paths nor SQL, but are shown everywhere: keep them plain.
+/// Names a new collection may not take: `lore` is the model id that chat completions map
+/// to the default collection, so a collection of that name could never be reached by it.
+pub const RESERVED_COLLECTION_NAMES: &[&str] = &["lore"];
+
+/// A name for a new collection: [`validate_name`]'s characters, not starting with `-` (it
+/// would read as an option on lore's command line) and not reserved
+/// ([`RESERVED_COLLECTION_NAMES`]).
+///
+/// # Errors
+/// [`IndexError::InvalidCollectionName`].
+pub fn validate_new_name(name: &str) -> Result<()> {
+    validate_name(name)?;
+    if name.starts_with('-') || RESERVED_COLLECTION_NAMES.contains(&name) {
+        return Err(IndexError::InvalidCollectionName(name.to_string()));
+    }
+    Ok(())
+}
+
+/// Collection names become neither paths nor SQL, but are shown everywhere: keep them
+/// plain, ASCII only (`^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$`), so no invisible or
+/// bidirectional-control character can make two names look alike.
 fn validate_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
@@ -160,7 +180,10 @@ impl Store {
         validate_name(name)?;
         let info = match self.catalog.collection(name)? {
             Some(info) => info,
-            None => self.catalog.create_collection(name, model_id, dim)?,
+            None => {
+                validate_new_name(name)?;
+                self.catalog.create_collection(name, model_id, dim)?
+            }
         };
         // int8 and f32 exports of one model share a vector space; a different model does not.
         let family = |m: &str| m.split('/').next().unwrap_or(m).to_string();

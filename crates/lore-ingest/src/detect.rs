@@ -50,7 +50,7 @@ pub fn detect(name: &str, bytes: &[u8]) -> Result<Format> {
     if bytes.starts_with(b"%PDF-") || infer::archive::is_pdf(bytes) {
         return Ok(Format::Pdf);
     }
-    if infer::doc::is_docx(bytes) {
+    if infer::doc::is_docx(bytes) || is_zip_with_word_document(bytes) {
         return Ok(Format::Docx);
     }
     if let Some(kind) = infer::get(bytes) {
@@ -84,6 +84,15 @@ pub fn detect(name: &str, bytes: &[u8]) -> Result<Format> {
         return Ok(Format::Markdown);
     }
     Ok(Format::Text)
+}
+
+/// A ZIP whose central directory lists `word/document.xml`. infer's DOCX check reads the
+/// first four local headers and wants `word/` third and fourth: DOCX files written in
+/// another entry order (docProps first, or only three entries) read as plain ZIP.
+fn is_zip_with_word_document(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04")
+        && zip::ZipArchive::new(std::io::Cursor::new(bytes))
+            .is_ok_and(|z| z.index_for_name("word/document.xml").is_some())
 }
 
 fn looks_like_html(head: &[u8]) -> bool {

@@ -341,7 +341,7 @@ impl EmbeddedGenerator {
         let mut completion_tokens = 0;
         let mut pos = tokens.len();
         let mut logits_index = batch.n_tokens() - 1;
-        while completion_tokens < max_new {
+        while completion_tokens < max_new && !request.cancel.is_cancelled() {
             let token = sampler.sample(ctx, logits_index);
             if vocab.is_eog(token) {
                 break;

@@ -82,6 +82,8 @@ pub struct GenerateRequest {
     pub temperature: f32,
     /// Generation ends where one of these appears (it is not part of the answer).
     pub stop: Vec<String>,
+    /// Generation stops at the next token once this is set (the caller has gone).
+    pub cancel: lore_core::Cancel,
 }
 
 /// Token counts of one call, as reported by the model (or counted locally where the server

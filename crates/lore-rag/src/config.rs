@@ -36,6 +36,8 @@ pub struct EngineConfig {
     pub cache: CacheConfig,
     /// Guardrails: PII masking, blocked topics.
     pub guard: crate::GuardConfig,
+    /// Per-file ingest limits: nesting depth, decompression, extracted text.
+    pub ingest: lore_ingest::Limits,
 }
 
 impl EngineConfig {
@@ -55,6 +57,7 @@ impl EngineConfig {
             llm: LlmConfig::default(),
             cache: CacheConfig::default(),
             guard: crate::GuardConfig::default(),
+            ingest: lore_ingest::Limits::default(),
         }
     }
 }

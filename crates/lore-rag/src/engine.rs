@@ -29,9 +29,6 @@ pub enum EngineError {
     /// Answer generation failure.
     #[error(transparent)]
     Llm(#[from] lore_llm::LlmError),
-    /// The caller's access does not cover the collection (see [`lore_core::Access`]).
-    #[error("{0}")]
-    Forbidden(String),
     /// The question touches a blocked topic (`[guard.blocked_topics]`).
     #[error("questions about `{topic}` are not answered from collection `{collection}`")]
     TopicBlocked {

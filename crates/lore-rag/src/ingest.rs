@@ -7,7 +7,7 @@ use std::time::Instant;
 use lore_core::Metadata;
 use lore_embed::Embedder;
 use lore_index::{CollectionInfo, NewChunk, NewDocument};
-use lore_ingest::{content_hash, normalize_source, parse, walk_paths, ChunkDraft};
+use lore_ingest::{content_hash, normalize_source, parse_with, walk_paths, ChunkDraft};
 use serde::Serialize;
 
 use crate::{Engine, EngineError};
@@ -30,9 +30,41 @@ pub enum FileStatus {
     Unchanged,
     /// Not ingested; nothing stored was touched.
     Failed {
+        /// Stable code ([`FileError::code`]).
+        code: &'static str,
         /// Why.
         reason: String,
     },
+}
+
+/// Why one file was not ingested: a stable code and a message for a person. The run goes
+/// on with the other files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    /// `unsupported_format`, `corrupt_file`, `encrypted_file`, `no_text`, `file_too_large`,
+    /// `file_too_deep`, `parser_failed`, `unreadable_file`, `store_error`, ...
+    /// ([`lore_ingest::IngestError::code`]).
+    pub code: &'static str,
+    /// What was wrong.
+    pub reason: String,
+}
+
+impl From<lore_ingest::IngestError> for FileError {
+    fn from(e: lore_ingest::IngestError) -> Self {
+        FileError {
+            code: e.code(),
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl From<FileError> for FileStatus {
+    fn from(e: FileError) -> Self {
+        FileStatus::Failed {
+            code: e.code,
+            reason: e.reason,
+        }
+    }
 }
 
 /// Outcome for one file.
@@ -114,7 +146,10 @@ impl Engine {
             let file_report = match entry {
                 Err((path, reason)) => Some(FileReport {
                     source: normalize_source(&path),
-                    status: FileStatus::Failed { reason },
+                    status: FileStatus::Failed {
+                        code: "unreadable_file",
+                        reason,
+                    },
                 }),
                 Ok(path) => match self.prepare_file(&info, &path, metadata) {
                     Ok(Some(p)) => {
@@ -125,9 +160,9 @@ impl Engine {
                         source: normalize_source(&path),
                         status: FileStatus::Unchanged,
                     }),
-                    Err(reason) => Some(FileReport {
+                    Err(e) => Some(FileReport {
                         source: normalize_source(&path),
-                        status: FileStatus::Failed { reason },
+                        status: e.into(),
                     }),
                 },
             };
@@ -203,9 +238,9 @@ impl Engine {
         info: &CollectionInfo,
         path: &std::path::Path,
         metadata: &Metadata,
-    ) -> Result<Option<Prepared>, String> {
+    ) -> Result<Option<Prepared>, FileError> {
         let source = normalize_source(path);
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+        let bytes = std::fs::read(path).map_err(lore_ingest::IngestError::from)?;
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or(&source);
         self.prepare_bytes(info, &source, name, &bytes, metadata)
     }
@@ -215,7 +250,8 @@ impl Engine {
     /// the stored document has the same content hash and metadata.
     ///
     /// # Errors
-    /// The reason, for the per-file report: unsupported or corrupt format, no text.
+    /// [`FileError`] for the per-file report: unsupported or corrupt format, no text, over
+    /// the ingest limits (`[ingest]`), a catalog read failure (`store_error`).
     pub fn prepare_bytes(
         &self,
         info: &CollectionInfo,
@@ -223,21 +259,24 @@ impl Engine {
         name: &str,
         bytes: &[u8],
         metadata: &Metadata,
-    ) -> Result<Option<Prepared>, String> {
+    ) -> Result<Option<Prepared>, FileError> {
         let hash = content_hash(bytes);
-        let existing = self
-            .store
-            .document(info, source)
-            .map_err(|e| e.to_string())?;
+        let existing = self.store.document(info, source).map_err(|e| FileError {
+            code: "store_error",
+            reason: e.to_string(),
+        })?;
         if let Some(old) = &existing {
             if old.content_hash == hash && &old.metadata == metadata {
                 return Ok(None);
             }
         }
-        let (format, extracted) = parse(name, bytes).map_err(|e| e.to_string())?;
-        let chunks = self.chunker.chunk(&extracted).map_err(|e| e.to_string())?;
+        let (format, extracted) = parse_with(name, bytes, &self.config.ingest)?;
+        let chunks = self.chunker.chunk(&extracted)?;
         if chunks.is_empty() {
-            return Err(format!("no text to index in {format}"));
+            return Err(FileError {
+                code: "no_text",
+                reason: format!("no text to index in {format}"),
+            });
         }
         Ok(Some(Prepared {
             doc: NewDocument {

@@ -26,7 +26,7 @@ pub use config::EngineConfig;
 pub use engine::{Engine, EngineError};
 pub use grounding::{Grounding, GroundingAction, GroundingConfig};
 pub use guard::{Guard, GuardConfig};
-pub use ingest::{FileReport, FileStatus, IngestEvent, IngestReport, Prepared};
+pub use ingest::{FileError, FileReport, FileStatus, IngestEvent, IngestReport, Prepared};
 pub use llm_config::{ConfigFile, GeneratorKind, LlmConfig};
 pub use prompt::{PromptLibrary, PromptTemplate};
 pub use search::{SearchRequest, SearchResponse, Timings};

@@ -131,6 +131,8 @@ pub struct ConfigFile {
     pub cache: lore_cache::CacheConfig,
     /// Guardrails.
     pub guard: crate::GuardConfig,
+    /// Per-file ingest limits (`[ingest]`: depth, decompression, extracted text).
+    pub ingest: lore_ingest::Limits,
 }
 
 impl ConfigFile {

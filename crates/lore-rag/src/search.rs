@@ -227,10 +227,9 @@ impl Engine {
             )));
         }
         if !req.access.allows_collection(&req.collection) {
-            return Err(EngineError::Forbidden(format!(
-                "this API key may not read collection `{}`",
-                req.collection
-            )));
+            // Outside the caller's scope reads exactly like a collection that does not
+            // exist, so a scoped key cannot probe for other collections' names.
+            return Err(lore_index::IndexError::CollectionNotFound(req.collection.clone()).into());
         }
         let info = self.store.collection(&req.collection)?;
         let leg_k = match req.mode {

@@ -29,6 +29,8 @@ pub struct Principal {
     pub access: Access,
     /// Its own quota, if it has one.
     pub rate: Option<Rate>,
+    /// When the key expires, unix seconds (`None`: never).
+    pub expires_at: Option<i64>,
 }
 
 impl Principal {
@@ -39,25 +41,75 @@ impl Principal {
             role: Role::Admin,
             access: Access::all(),
             rate: None,
+            expires_at: None,
         }
     }
 
-    /// Refuses a collection outside the key's list.
+    /// Whether this is an admin without collection or domain restrictions: the only
+    /// caller that may see data about every collection (analytics, metrics, settings,
+    /// whole-cache operations).
+    pub fn is_unscoped_admin(&self) -> bool {
+        self.role == Role::Admin && self.access.is_unrestricted()
+    }
+
+    /// Refuses a caller that is not an unscoped admin.
     ///
     /// # Errors
-    /// 403 `collection_forbidden`.
-    pub fn check_collection(&self, collection: &str) -> Result<(), ApiError> {
-        if self.access.allows_collection(collection) {
+    /// 403 `unscoped_admin_required`.
+    pub fn require_unscoped_admin(&self) -> Result<(), ApiError> {
+        if self.is_unscoped_admin() {
             Ok(())
         } else {
             Err(forbidden(
-                "collection_forbidden",
-                format!("this API key may not use collection `{collection}`"),
+                "unscoped_admin_required",
+                "this route shows or changes data of every collection: it needs an admin key without collection or domain restrictions",
             ))
         }
     }
 
-    /// Refuses a document whose domain the key may not see.
+    /// Whether this caller may create, list or revoke a key with these properties: role,
+    /// collections and domains no wider, quota no higher and expiry no later than its
+    /// own. An unrestricted admin may manage every key.
+    pub fn may_manage(
+        &self,
+        role: Role,
+        access: &Access,
+        rate: Option<&Rate>,
+        expires_at: Option<i64>,
+    ) -> bool {
+        let rate_ok = match (&self.rate, rate) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(mine), Some(theirs)) => theirs.within(mine),
+        };
+        let expiry_ok = match (self.expires_at, expires_at) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(mine), Some(theirs)) => theirs <= mine,
+        };
+        role <= self.role && self.access.contains(access) && rate_ok && expiry_ok
+    }
+
+    /// Refuses a collection outside the key's list with the answer a missing collection
+    /// gets (404 `collection_not_found`), so a scoped key cannot tell the two apart.
+    ///
+    /// # Errors
+    /// 404 `collection_not_found`.
+    pub fn check_collection(&self, collection: &str) -> Result<(), ApiError> {
+        if self.access.allows_collection(collection) {
+            Ok(())
+        } else {
+            Err(crate::routes::collections::not_found(collection))
+        }
+    }
+
+    /// Whether a document of `domain` is visible to this key.
+    pub fn sees_domain(&self, domain: Option<&str>) -> bool {
+        self.access.allows_domain(domain)
+    }
+
+    /// Refuses an upload into a domain the key may not write (the domain is the
+    /// caller's own choice, so naming it tells nothing about stored data).
     ///
     /// # Errors
     /// 403 `domain_forbidden`.
@@ -140,12 +192,12 @@ fn presented(req: &Request) -> Option<&str> {
     let h = req.headers();
     if let Some(v) = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let v = v.trim();
-        return Some(
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-                .unwrap_or(v)
-                .trim(),
-        );
+        // The scheme is case-insensitive (RFC 7235 §2.1): `Bearer`, `bearer`, `BEARER`.
+        let key = match v.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest,
+            _ => v,
+        };
+        return Some(key.trim());
     }
     h.get("x-api-key")
         .and_then(|v| v.to_str().ok())
@@ -178,6 +230,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                     role: k.role,
                     access: k.access.clone(),
                     rate: k.rate,
+                    expires_at: k.expires_at,
                 })
                 .map_err(|r| {
                     let code = match r {

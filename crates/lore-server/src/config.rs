@@ -24,6 +24,32 @@ pub struct SecurityConfig {
     pub metrics: MetricsConfig,
     /// Prices per model, for the estimated cost in `/metrics`: model id → price.
     pub prices: BTreeMap<String, Price>,
+    /// Connection limits: header read timeout (idle keep-alive included), open
+    /// connections.
+    pub connections: ConnectionConfig,
+}
+
+/// `[connections]`: what one client may hold open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionConfig {
+    /// Seconds a connection may take to send a request's complete headers, counted from
+    /// its opening or from the end of the previous response: it closes connections that
+    /// send nothing, dribble their headers, or sit idle between keep-alive requests.
+    /// Default 10 (slow bodies and slow answers are bounded by the request timeout).
+    pub header_read_timeout_secs: u64,
+    /// Open connections at most; one more is closed as soon as it is accepted (counted in
+    /// `lore_connections_refused_total`). Default 1024.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            header_read_timeout_secs: 10,
+            max_connections: 1024,
+        }
+    }
 }
 
 /// `[auth]`.

@@ -160,7 +160,6 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::InvalidRequest(m) => ApiError::bad_request("invalid_request", m),
-            EngineError::Forbidden(m) => crate::auth::forbidden("collection_forbidden", m),
             e @ EngineError::TopicBlocked { .. } => {
                 ApiError::bad_request("topic_blocked", e.to_string())
             }

@@ -57,8 +57,11 @@ pub enum FileState {
 /// One file of a job.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobFile {
-    /// File name as uploaded (the document's source in the collection).
+    /// File name as uploaded.
     pub name: String,
+    /// The document's source in the collection: the file name, or `domain/name` for an
+    /// upload by a domain-limited key.
+    pub source: String,
     /// Size in bytes.
     pub bytes: u64,
     /// What happened to it.
@@ -68,6 +71,10 @@ pub struct JobFile {
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Stable code of the failure (`unsupported_format`, `corrupt_file`,
+    /// `file_too_large`, `file_too_deep`, `parser_failed`, `document_conflict`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
 }
 
 /// An ingest job as reported by the API.
@@ -90,6 +97,9 @@ pub struct Job {
     pub error: Option<String>,
     /// Time since the job was created, ms.
     pub elapsed_ms: u64,
+    /// Id of the key that submitted it (only it, and unscoped admins, may read the job).
+    #[serde(skip)]
+    pub(crate) owner: Option<String>,
 }
 
 impl Job {
@@ -103,6 +113,8 @@ impl Job {
 pub struct Upload {
     /// Validated file name.
     pub name: String,
+    /// The document source it is stored as.
+    pub source: String,
     /// Content.
     pub bytes: Vec<u8>,
 }
@@ -111,6 +123,8 @@ struct Work {
     id: String,
     collection: String,
     metadata: Metadata,
+    /// What the submitting key may see: it never replaces a document outside it.
+    access: lore_core::Access,
     files: Vec<Upload>,
     created: Instant,
     tx: watch::Sender<Job>,
@@ -167,6 +181,7 @@ impl Jobs {
         collection: String,
         metadata: Metadata,
         files: Vec<Upload>,
+        principal: &crate::auth::Principal,
     ) -> Option<watch::Receiver<Job>> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let job = Job {
@@ -177,16 +192,19 @@ impl Jobs {
                 .iter()
                 .map(|f| JobFile {
                     name: f.name.clone(),
+                    source: f.source.clone(),
                     bytes: f.bytes.len() as u64,
                     status: FileState::Pending,
                     chunks: 0,
                     error: None,
+                    code: None,
                 })
                 .collect(),
             files_done: 0,
             chunks: 0,
             error: None,
             elapsed_ms: 0,
+            owner: principal.key_id.clone(),
         };
         let (tx, rx) = watch::channel(job);
         {
@@ -208,6 +226,7 @@ impl Jobs {
             id,
             collection,
             metadata,
+            access: principal.access.clone(),
             files,
             created: Instant::now(),
             tx,
@@ -244,6 +263,7 @@ fn run(inner: &Inner, work: Work) {
     let Work {
         collection,
         metadata,
+        access,
         files,
         created,
         tx,
@@ -271,19 +291,40 @@ fn run(inner: &Inner, work: Work) {
     let mut batch: Vec<(usize, Prepared)> = Vec::new();
     let result = (|| -> Result<(), lore_rag::EngineError> {
         for (i, file) in files.iter().enumerate() {
-            let prepared =
-                inner
-                    .read()
-                    .prepare_bytes(&info, &file.name, &file.name, &file.bytes, &metadata);
+            let prepared = {
+                let engine = inner.read();
+                match engine.store_ref().document(&info, &file.source)? {
+                    // Only an unrestricted key can have put it there (domain-limited keys
+                    // write under their own domain's names); the restricted one may not
+                    // replace it.
+                    Some(old) if !access.allows_domain(old.metadata.domain.as_deref()) => {
+                        Err(lore_rag::FileError {
+                            code: "document_conflict",
+                            reason: format!(
+                                "`{}` is taken by a document this key may not replace",
+                                file.source
+                            ),
+                        })
+                    }
+                    _ => engine.prepare_bytes(
+                        &info,
+                        &file.source,
+                        &file.name,
+                        &file.bytes,
+                        &metadata,
+                    ),
+                }
+            };
             match prepared {
                 Ok(Some(p)) => batch.push((i, p)),
                 Ok(None) => update(&|j| {
                     j.files[i].status = FileState::Unchanged;
                     j.files_done += 1;
                 }),
-                Err(reason) => update(&|j| {
+                Err(e) => update(&|j| {
                     j.files[i].status = FileState::Failed;
-                    j.files[i].error = Some(reason.clone());
+                    j.files[i].error = Some(e.reason.clone());
+                    j.files[i].code = Some(e.code);
                     j.files_done += 1;
                 }),
             }

@@ -106,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/{file}", get(ui::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn_with_state(
             config.request_timeout,
             timeout,
@@ -209,6 +210,61 @@ async fn method_not_allowed() -> ApiError {
         .with_status(StatusCode::METHOD_NOT_ALLOWED)
 }
 
+/// Gives every 4xx lore's JSON error shape (OpenAI's on its routes): axum's own
+/// rejections (a path parameter that is not a number, a bad query string) answer in plain
+/// text, and a route added later cannot forget to convert one.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let openai = {
+        let p = req.uri().path();
+        p.starts_with("/v1/chat/") || p == "/v1/models" || p == "/v1/embeddings"
+    };
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
+        _ => "invalid_request",
+    };
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("bad request")
+            .to_string()
+    } else {
+        text
+    };
+    let e = ApiError::bad_request(code, message).with_status(status);
+    let mut out = if openai {
+        e.openai().into_response()
+    } else {
+        e.into_response()
+    };
+    // Keep what the original response said besides its body (Retry-After, Allow, ...).
+    for (name, value) in parts.headers.iter() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out.extensions_mut().extend(parts.extensions);
+    out
+}
+
 /// Answers 413 at once when `Content-Length` declares a body over the limit, before any of
 /// it is read (the body limit itself catches bodies without the header as they stream).
 async fn declared_length(State(max): State<usize>, req: Request, next: Next) -> Response {
@@ -244,9 +300,18 @@ async fn timeout(State(limit): State<Duration>, req: Request, next: Next) -> Res
 /// lets the running ingest job finish, and returns (the engine flushes its indexes when
 /// dropped).
 ///
+/// Each connection is served by hyper's HTTP/1 with a header read timeout
+/// (`[connections] header_read_timeout_secs`, idle keep-alive included) and counts against
+/// `[connections] max_connections`; one past the cap is closed at once. A client that
+/// disconnects drops its request's future, which cancels the work it started
+/// ([`lore_core::Cancel`]).
+///
 /// # Errors
 /// I/O errors of the listener.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::Service;
+
     let sweeper = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -264,13 +329,53 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
             }
         })
     };
-    axum::serve(
-        listener,
-        router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let limits = state.0.security.connections.clone();
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let mut make =
+        router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs.max(1)))
+        .keep_alive(true);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = std::pin::pin!(shutdown_signal());
+    loop {
+        let (stream, addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            crate::metrics::connection_refused();
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok(service) = make.call(addr).await;
+        let conn = http.serve_connection(
+            TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            // Timeouts and resets end here; they are the client's business, not errors.
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection closed");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
     sweeper.abort();
+    // In-flight requests finish; idle connections close now.
+    graceful.shutdown().await;
     tracing::info!("shutting down: finishing the running ingest job");
     let s = state.clone();
     let _ = tokio::task::spawn_blocking(move || s.shutdown()).await;

@@ -57,6 +57,10 @@ fn describe() {
         "Search and answer stages: embed, bm25, ann, fuse, generate, ttft"
     );
     describe_counter!(
+        "lore_connections_refused_total",
+        "Connections closed on accept because [connections] max_connections were open"
+    );
+    describe_counter!(
         "lore_tokens_total",
         "LLM tokens by model and direction (in = prompt, out = completion)"
     );
@@ -165,6 +169,11 @@ pub fn answer(a: &lore_rag::Answer, price: Option<&Price>) {
         // grows (PromQL's rate() works on it all the same).
         gauge!("lore_cost_usd", "model" => model).increment(p.cost(tin, tout));
     }
+}
+
+/// A connection closed at once because `[connections] max_connections` were open.
+pub fn connection_refused() {
+    counter!("lore_connections_refused_total").increment(1);
 }
 
 /// A 401 or 403.

@@ -27,6 +27,7 @@ pub fn ask(g: &Global, a: AskArgs) -> Result<ExitCode> {
         prompt: a.prompt,
         // The command line reads the data dir itself: it has all of it.
         access: lore_core::Access::all(),
+        cancel: lore_core::Cancel::never(),
     };
     let json = a.json;
     let mut out = std::io::stdout().lock();

@@ -187,6 +187,15 @@ pub enum BenchCommand {
     /// Replay a Zipf-distributed query log with paraphrases, without and with caches:
     /// hit rate per layer, latency side by side, stale answers.
     Cache(BenchCacheArgs),
+    /// Write lore's hostile sample files (deep nesting, decompression bombs) into DIR, for
+    /// bench/hostile_ingest.sh to measure peak memory while each is ingested.
+    HostileFiles(HostileFilesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HostileFilesArgs {
+    /// Directory to write into (created).
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,6 +35,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Keys(c) => crate::keys_cmd::run(g, c),
         Command::Analytics(a) => crate::keys_cmd::analytics(g, &a),
         Command::Bench(BenchCommand::Cache(a)) => crate::cache_bench::bench_cache(g, a),
+        Command::Bench(BenchCommand::HostileFiles(a)) => hostile_files(a),
         Command::Openapi => {
             println!("{}", lore_server::openapi::spec_pretty());
             Ok(ExitCode::SUCCESS)
@@ -63,6 +64,7 @@ fn engine_with(g: &Global, file: ConfigFile) -> Result<Engine> {
     config.llm = file.llm;
     config.cache = file.cache;
     config.guard = file.guard;
+    config.ingest = file.ingest;
     Ok(Engine::open(config)?)
 }
 
@@ -212,7 +214,7 @@ fn ingest(g: &Global, a: IngestArgs) -> Result<ExitCode> {
             report.chunks as f64 / secs.max(1e-3),
         );
         for f in &report.files {
-            if let FileStatus::Failed { reason } = &f.status {
+            if let FileStatus::Failed { reason, .. } = &f.status {
                 eprintln!("failed: {}: {reason}", f.source);
             }
         }
@@ -465,5 +467,16 @@ fn bench_embed(g: &Global, a: BenchEmbedArgs) -> Result<ExitCode> {
             "passages_per_s": texts.len() as f64 / secs, "tokens_per_s": tokens as f64 / secs,
         })
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lore bench hostile-files DIR`: writes every sample of `lore_ingest::samples`.
+fn hostile_files(a: crate::cli::HostileFilesArgs) -> Result<ExitCode> {
+    std::fs::create_dir_all(&a.dir).with_context(|| format!("creating {}", a.dir.display()))?;
+    for (name, bytes) in lore_ingest::samples::all() {
+        let path = a.dir.join(name);
+        std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+        println!("{}\t{} bytes", path.display(), bytes.len());
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -24,7 +24,8 @@ struct Line {
 impl Write for Line {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        std::io::stderr().write_all(self.masker.mask(&text).as_bytes())?;
+        // JSON lines are masked inside their string values only, so they stay JSON.
+        std::io::stderr().write_all(self.masker.mask_json_line(&text).as_bytes())?;
         Ok(buf.len())
     }
 
@@ -62,6 +63,19 @@ pub fn init(config: &LogConfig, serving: bool, verbose: bool, masker: Masker) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
+    if serving {
+        // A panic caught at a boundary (a parser on one uploaded file, a handler) is logged
+        // as one line of the log's format: the default hook's raw text (and backtrace)
+        // would break a JSON log.
+        std::panic::set_hook(Box::new(|info| {
+            let thread = std::thread::current();
+            tracing::error!(
+                thread = thread.name().unwrap_or("unnamed"),
+                panic = %info,
+                "panic caught"
+            );
+        }));
+    }
     if serving && config.format == LogFormat::Json {
         builder
             .json()

@@ -61,7 +61,9 @@ impl Progress {
                         format!("updated {} ({chunks} chunks)", r.source)
                     }
                     FileStatus::Unchanged => format!("unchanged {}", r.source),
-                    FileStatus::Failed { reason } => format!("failed {}: {reason}", r.source),
+                    FileStatus::Failed { code, reason } => {
+                        format!("failed {} ({code}): {reason}", r.source)
+                    }
                 };
                 match &self.bar {
                     Some(b) => {

@@ -206,18 +206,20 @@ fn a_domain_restricted_key_never_sees_another_domain() {
             .send()
             .unwrap(),
     );
+    // Another domain's document reads exactly like a missing one.
     assert_eq!(
         (s, v["error"]["code"].as_str()),
-        (403, Some("domain_forbidden")),
+        (404, Some("document_not_found")),
         "{v}"
     );
 
-    // A key limited to another collection cannot use this one at all.
+    // A key limited to another collection cannot use this one at all: it is a collection
+    // that does not exist, as far as the key can tell.
     let other = client_with_key(&key(&data, &["--role", "reader", "--collections", "other"]));
     let (s, v) = post_json(&other, &server.at("/v1/search"), search);
     assert_eq!(
         (s, v["error"]["code"].as_str()),
-        (403, Some("collection_forbidden")),
+        (404, Some("collection_not_found")),
         "{v}"
     );
     let (_, v) = json_of(other.get(server.at("/v1/collections")).send().unwrap());
@@ -227,7 +229,7 @@ fn a_domain_restricted_key_never_sees_another_domain() {
         &server.at("/v1/chat/completions"),
         json!({"model": "kb", "messages": [{"role": "user", "content": "hi"}]}),
     );
-    assert_eq!(s, 403);
+    assert_eq!(s, 404);
 }
 
 #[test]

@@ -3,22 +3,27 @@
 //! levels, tables flattened row by row with ` | ` between cells.
 
 use std::collections::HashMap;
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
 use crate::document::{collapse_ws, push_section, HeadingPath, Section};
-use crate::{Extracted, Format, IngestError, Result};
+use crate::limits::InflateBudget;
+use crate::{Extracted, Format, IngestError, Limits, Result};
 
-pub(super) fn extract(stem: &str, bytes: &[u8]) -> Result<Extracted> {
+pub(super) fn extract(stem: &str, bytes: &[u8], limits: &Limits) -> Result<Extracted> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(corrupt)?;
-    let document = read_entry(&mut zip, "word/document.xml")?
+    // The three entries read share one budget: the archive as a whole may not inflate
+    // past the limits, whatever the entries' headers declare.
+    let mut budget = InflateBudget::new(Format::Docx, limits, bytes.len() as u64);
+    let document = read_entry(&mut zip, "word/document.xml", &mut budget)?
         .ok_or_else(|| corrupt("no word/document.xml in the archive"))?;
-    let styles = read_entry(&mut zip, "word/styles.xml")?
+    let styles = read_entry(&mut zip, "word/styles.xml", &mut budget)?
         .map(|s| heading_styles(&s))
         .unwrap_or_default();
-    let core_title = read_entry(&mut zip, "docProps/core.xml")?.and_then(|c| core_title(&c));
+    let core_title =
+        read_entry(&mut zip, "docProps/core.xml", &mut budget)?.and_then(|c| core_title(&c));
     let paragraphs = paragraphs(&document, &styles)?;
 
     let mut path = HeadingPath::default();
@@ -55,15 +60,22 @@ fn corrupt(e: impl ToString) -> IngestError {
     }
 }
 
-fn read_entry(zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> Result<Option<String>> {
-    let mut file = match zip.by_name(name) {
+/// Inflates one entry, counting every byte against `budget` as it comes (an entry's
+/// declared size is not trusted).
+fn read_entry(
+    zip: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    name: &str,
+    budget: &mut InflateBudget,
+) -> Result<Option<String>> {
+    let file = match zip.by_name(name) {
         Ok(f) => f,
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
         Err(e) => return Err(corrupt(e)),
     };
-    let mut s = String::new();
-    file.read_to_string(&mut s).map_err(corrupt)?;
-    Ok(Some(s))
+    let bytes = budget.read_all(file)?;
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| corrupt(format!("{name} is not UTF-8")))
 }
 
 struct Paragraph {

@@ -8,15 +8,20 @@ mod markdown;
 mod pdf;
 mod text;
 
-use crate::{Extracted, Format, Result};
+use crate::{Extracted, Format, Limits, Result};
 
 /// Extracts `bytes` of a known `format`; `stem` (file name without extension) is the
-/// fallback title.
-pub fn extract(format: Format, stem: &str, bytes: &[u8]) -> Result<Extracted> {
+/// fallback title. No extractor recurses on its input's nesting: HTML, Markdown and DOCX
+/// are walked iteratively; HTML element nesting and PDF structures are checked against
+/// `limits.max_depth` first.
+///
+/// # Errors
+/// As [`crate::parse_with`] (this does not catch panics; `parse_with` does).
+pub fn extract(format: Format, stem: &str, bytes: &[u8], limits: &Limits) -> Result<Extracted> {
     match format {
-        Format::Pdf => pdf::extract(stem, bytes),
-        Format::Docx => docx::extract(stem, bytes),
-        Format::Html => html::extract(stem, bytes),
+        Format::Pdf => pdf::extract(stem, bytes, limits),
+        Format::Docx => docx::extract(stem, bytes, limits),
+        Format::Html => html::extract(stem, bytes, limits),
         Format::Markdown => markdown::extract(stem, bytes),
         Format::Text => text::extract(stem, bytes),
     }

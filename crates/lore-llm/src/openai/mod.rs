@@ -194,7 +194,7 @@ impl Endpoint {
         let body = self.body(request);
         let resp = self.send(&body)?;
         let (text, usage) = if self.config.stream {
-            self.read_stream(resp, &request.stop, on_token, emitted)?
+            self.read_stream(resp, &request.stop, &request.cancel, on_token, emitted)?
         } else {
             let value: Value = resp.json().map_err(|e| LlmError::Malformed {
                 url: self.url.clone(),
@@ -229,6 +229,7 @@ impl Endpoint {
         &self,
         resp: Response,
         stop: &[String],
+        cancel: &lore_core::Cancel,
         on_token: TokenSink<'_>,
         emitted: &mut bool,
     ) -> Result<(String, Option<Usage>), LlmError> {
@@ -237,6 +238,10 @@ impl Endpoint {
         let mut usage = None;
         let mut finished = false;
         loop {
+            if cancel.is_cancelled() {
+                // The caller has gone: closing the response ends the server's generation.
+                break;
+            }
             let data = reader.next_data().map_err(|e| LlmError::Stream {
                 url: self.url.clone(),
                 message: error_chain(&e),

@@ -92,6 +92,9 @@ struct Detector {
     /// A byte-level test that the text may hold a match at all (skips the regex pass on
     /// most log lines: every line of the log goes through the masker).
     possible: fn(&[u8]) -> bool,
+    /// When the validator refuses a match, retry it without its trailing space-separated
+    /// groups (IBANs: the greedy pattern swallows a following `5` in `DE89 … 00 5`).
+    trim_groups: bool,
 }
 
 fn always(_: &[u8]) -> bool {
@@ -106,11 +109,11 @@ fn has_key_prefix(t: &[u8]) -> bool {
     t.windows(8).any(|w| w == b"lore_sk_")
 }
 
-/// Two capitals then two digits (an IBAN's country and check digits).
+/// Two letters then two digits (an IBAN's country and check digits, either case).
 fn has_iban_head(t: &[u8]) -> bool {
     t.windows(4).any(|w| {
-        w[0].is_ascii_uppercase()
-            && w[1].is_ascii_uppercase()
+        w[0].is_ascii_alphabetic()
+            && w[1].is_ascii_alphabetic()
             && w[2].is_ascii_digit()
             && w[3].is_ascii_digit()
     })
@@ -162,6 +165,7 @@ impl Masker {
                 valid: None,
                 bounded: false,
                 possible: always,
+                trim_groups: false,
             });
         }
         Ok(Masker { detectors })
@@ -182,11 +186,18 @@ impl Masker {
                 continue;
             }
             for m in d.regex.find_iter(text) {
-                let r = m.range();
-                if d.bounded && !bounded(text, &r) {
-                    continue;
+                let mut r = m.range();
+                let accept = |r: &std::ops::Range<usize>| {
+                    (!d.bounded || bounded(text, r))
+                        && d.valid.is_none_or(|valid| valid(&text[r.clone()]))
+                };
+                while d.trim_groups && !accept(&r) {
+                    match text[r.clone()].rfind(' ') {
+                        Some(cut) if cut > 0 => r.end = r.start + cut,
+                        _ => break,
+                    }
                 }
-                if d.valid.is_some_and(|valid| !valid(m.as_str())) {
+                if !accept(&r) {
                     continue;
                 }
                 if spans
@@ -203,6 +214,56 @@ impl Masker {
         }
         spans.sort_by_key(|s| s.range.start);
         spans
+    }
+
+    /// A JSON log line with PII masked inside its string values only: keys, numbers and the
+    /// line's structure are never touched (a float latency such as `1311.5` once matched
+    /// the phone pattern and broke the line). Each string is unescaped, masked and
+    /// escaped again, so a label never splits an escape sequence. A line that is not a
+    /// JSON object is masked as text ([`Masker::mask`]).
+    pub fn mask_json_line<'a>(&self, line: &'a str) -> Cow<'a, str> {
+        if !line.trim_start().starts_with('{') {
+            return self.mask(line);
+        }
+        let bytes = line.as_bytes();
+        let mut out = String::new();
+        let mut copied = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] != b'"' {
+                i += 1;
+                continue;
+            }
+            // The string token runs to the next unescaped quote.
+            let start = i;
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'"' {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            let end = (i + 1).min(bytes.len());
+            i = end;
+            let is_key = bytes[end..]
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .is_some_and(|b| *b == b':');
+            if is_key {
+                continue;
+            }
+            let token = &line[start..end];
+            let Ok(value) = serde_json::from_str::<String>(token) else {
+                continue;
+            };
+            if let Cow::Owned(masked) = self.mask(&value) {
+                out.push_str(&line[copied..start]);
+                out.push_str(&serde_json::to_string(&masked).unwrap_or_else(|_| "\"\"".into()));
+                copied = end;
+            }
+        }
+        if copied == 0 {
+            return Cow::Borrowed(line);
+        }
+        out.push_str(&line[copied..]);
+        Cow::Owned(out)
     }
 
     /// `text` with every PII span replaced by its label (borrowed when there is none).
@@ -232,7 +293,7 @@ fn builtin(kind: PiiKind) -> Detector {
             false,
         ),
         PiiKind::Iban => (
-            r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b",
+            r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}\b",
             Some(iban_valid),
             false,
         ),
@@ -244,7 +305,9 @@ fn builtin(kind: PiiKind) -> Detector {
             true,
         ),
         PiiKind::Phone => (
-            r"\+?\(?\d{1,4}\)?(?:[ .\-]?\(?\d{2,4}\)?){2,5}",
+            // International numbers first (`+33 1 42 68 53 00`: groups of one digit after a
+            // country code), then national ones (groups of two to four digits).
+            r"\+\d{1,3}(?:[ .\-]?\(?\d{1,4}\)?){2,7}|\+?\(?\d{1,4}\)?(?:[ .\-]?\(?\d{2,4}\)?){2,5}",
             Some(phone_valid),
             true,
         ),
@@ -263,6 +326,7 @@ fn builtin(kind: PiiKind) -> Detector {
         valid,
         bounded,
         possible,
+        trim_groups: kind == PiiKind::Iban,
     }
 }
 
@@ -356,6 +420,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn json_log_lines_keep_their_structure() {
+        let m = Masker::all();
+        let line = r#"{"latency_ms":1311.5423,"n":4155550132,"msg":"from bob@example.com \"q\"\nx","bob@example.com":1,"status":200}"#;
+        let masked = m.mask_json_line(line);
+        let v: serde_json::Value = serde_json::from_str(&masked).expect("still JSON");
+        assert_eq!(v["latency_ms"], serde_json::json!(1311.5423));
+        assert_eq!(v["n"], serde_json::json!(4155550132u64));
+        assert_eq!(v["msg"], "from [EMAIL] \"q\"\nx");
+        assert_eq!(v["status"], 200);
+        // Keys are the program's own text, never masked.
+        assert_eq!(v["bob@example.com"], 1);
+        // Floats that once matched the phone and card patterns stay numbers.
+        for latency in ["1311.4155550132", "0.41555501324", "4111111111111111.5"] {
+            let line = format!(r#"{{"latency_ms":{latency}}}"#);
+            assert_eq!(m.mask_json_line(&line), line);
+        }
+        // Text lines are masked as text.
+        assert_eq!(m.mask_json_line("mail bob@example.com"), "mail [EMAIL]");
+    }
+
+    #[test]
     fn each_kind_is_masked() {
         let m = Masker::all();
         let cases = [
@@ -363,6 +448,9 @@ mod tests {
             ("call +1 415-555-0132 now", "call [PHONE] now"),
             ("call (415) 555-0132 now", "call [PHONE] now"),
             ("call +44 20 7946 0958", "call [PHONE]"),
+            ("appelez le +33 1 42 68 53 00.", "appelez le [PHONE]."),
+            ("iban de89370400440532013000 paid", "iban [IBAN] paid"),
+            ("ref DE89 3704 0044 0532 0130 00 5", "ref [IBAN] 5"),
             ("SSN 123-45-6789.", "SSN [SSN]."),
             ("card 4111 1111 1111 1111 ok", "card [CREDIT_CARD] ok"),
             ("card 5500-0000-0000-0004", "card [CREDIT_CARD]"),

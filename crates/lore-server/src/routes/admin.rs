@@ -97,10 +97,10 @@ pub fn new_key(body: NewKeyBody, now: i64) -> Result<NewKey, ApiError> {
                     "invalid_access",
                     format!("`{what}` is empty: leave it out for all {what}"),
                 )),
-                Some(v) if v.iter().any(|s| s.trim().is_empty() || s.len() > 128) => {
+                Some(v) if v.iter().any(|s| lore_core::check_label(s).is_err()) => {
                     Err(ApiError::bad_request(
                         "invalid_access",
-                        format!("`{what}` has an empty or over-long name"),
+                        format!("`{what}` has an empty, over-long or invisible-character name"),
                     ))
                 }
                 Some(v) => Ok(Some(v.into_iter().map(|s| s.trim().to_string()).collect())),
@@ -135,10 +135,24 @@ pub fn new_key(body: NewKeyBody, now: i64) -> Result<NewKey, ApiError> {
     ))]
 pub async fn create_key(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     ApiJson(body): ApiJson<NewKeyBody>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
     let now = now_secs();
-    let new = new_key(body, now)?;
+    let mut new = new_key(body, now)?;
+    // A key made by a key with a quota or an expiry inherits them unless it asks for less.
+    if new.rate.is_none() {
+        new.rate = principal.rate;
+    }
+    if new.expires_at.is_none() {
+        new.expires_at = principal.expires_at;
+    }
+    if !principal.may_manage(new.role, &new.access, new.rate.as_ref(), new.expires_at) {
+        return Err(crate::auth::forbidden(
+            "key_scope_exceeded",
+            "a key may only create keys within its own scope: role, collections and domains no wider, rate no higher, expiry no later",
+        ));
+    }
     let created = blocking(&state, move |inner| Ok(inner.keys.create(&new, now)?)).await?;
     tracing::info!(key_id = %created.record.id, role = %created.record.role, "API key created");
     Ok((StatusCode::CREATED, Json(created)))
@@ -147,8 +161,15 @@ pub async fn create_key(
 /// List API keys (admin); secrets are never shown.
 #[utoipa::path(get, path = "/v1/admin/keys", tag = "admin",
     responses((status = 200, description = "Keys", body = KeyList)))]
-pub async fn list_keys(State(state): State<AppState>) -> Result<Json<KeyList>, ApiError> {
+pub async fn list_keys(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
+) -> Result<Json<KeyList>, ApiError> {
     let keys = blocking(&state, |inner| Ok(inner.keys.list()?)).await?;
+    let keys = keys
+        .into_iter()
+        .filter(|k| principal.may_manage(k.role, &k.access, k.rate.as_ref(), k.expires_at))
+        .collect();
     Ok(Json(KeyList { keys }))
 }
 
@@ -161,11 +182,16 @@ pub async fn list_keys(State(state): State<AppState>) -> Result<Json<KeyList>, A
     ))]
 pub async fn revoke_key(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     Path(id): Path<String>,
 ) -> Result<Json<Revoked>, ApiError> {
     let shown = id.clone();
     let found = blocking(&state, move |inner| {
-        Ok(inner.keys.revoke(&id, now_secs())?)
+        // A key outside the caller's scope is answered like a key that does not exist.
+        let visible = inner.keys.list()?.into_iter().any(|k| {
+            k.id == id && principal.may_manage(k.role, &k.access, k.rate.as_ref(), k.expires_at)
+        });
+        Ok(visible && inner.keys.revoke(&id, now_secs())?)
     })
     .await?;
     if !found {
@@ -198,8 +224,10 @@ pub struct AnalyticsParams {
     ))]
 pub async fn analytics(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     params: Result<Query<AnalyticsParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Analytics>, ApiError> {
+    principal.require_unscoped_admin()?;
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let days = p.days.unwrap_or(7);
     let top = p.top.unwrap_or(10);
@@ -225,8 +253,9 @@ pub async fn analytics(
     responses((status = 200, description = "Settings as JSON", body = Object)))]
 pub async fn config(
     State(state): State<AppState>,
-    Extension(_admin): Extension<Arc<Principal>>,
+    Extension(principal): Extension<Arc<Principal>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    principal.require_unscoped_admin()?;
     let out = blocking(&state, |inner| {
         let engine = inner.read();
         let c = engine.config();
@@ -250,7 +279,16 @@ pub async fn config(
 /// `[auth] public_metrics = true`.
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Metrics", content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn metrics(
+    State(state): State<AppState>,
+    principal: Option<Extension<Arc<Principal>>>,
+) -> Result<Response, ApiError> {
+    // Public metrics (no key) are the operator's choice; a scoped admin key sees none.
+    if let Some(Extension(p)) = &principal {
+        if !state.0.security.auth.public_metrics {
+            p.require_unscoped_admin()?;
+        }
+    }
     let text = blocking(&state, |inner| {
         let Some(handle) = &inner.metrics else {
             return Err(ApiError::not_found(

@@ -22,7 +22,11 @@ pub const MAX_WARM_QUESTIONS: usize = 100;
 /// and rejections; the Redis level's health.
 #[utoipa::path(get, path = "/v1/cache/stats", tag = "cache",
     responses((status = 200, description = "Cache figures", body = CacheStats)))]
-pub async fn stats(State(state): State<AppState>) -> Result<Json<CacheStats>, ApiError> {
+pub async fn stats(
+    State(state): State<AppState>,
+    axum::Extension(principal): axum::Extension<std::sync::Arc<crate::auth::Principal>>,
+) -> Result<Json<CacheStats>, ApiError> {
+    principal.require_unscoped_admin()?;
     let out = blocking(&state, |inner| Ok(inner.read().caches().stats())).await?;
     Ok(Json(out))
 }
@@ -49,7 +53,11 @@ async fn invalidate(state: &AppState, inv: Invalidation) -> Result<Json<Invalida
 /// Empties every layer.
 #[utoipa::path(delete, path = "/v1/cache", tag = "cache",
     responses((status = 200, description = "Invalidated", body = Invalidated)))]
-pub async fn clear(State(state): State<AppState>) -> Result<Json<Invalidated>, ApiError> {
+pub async fn clear(
+    State(state): State<AppState>,
+    axum::Extension(principal): axum::Extension<std::sync::Arc<crate::auth::Principal>>,
+) -> Result<Json<Invalidated>, ApiError> {
+    principal.require_unscoped_admin()?;
     invalidate(&state, Invalidation::All).await
 }
 
@@ -59,8 +67,10 @@ pub async fn clear(State(state): State<AppState>) -> Result<Json<Invalidated>, A
     responses((status = 200, description = "Invalidated", body = Invalidated)))]
 pub async fn clear_collection(
     State(state): State<AppState>,
+    axum::Extension(principal): axum::Extension<std::sync::Arc<crate::auth::Principal>>,
     Path(name): Path<String>,
 ) -> Result<Json<Invalidated>, ApiError> {
+    principal.check_collection(&name)?;
     let tag = lore_rag::cache::collection_tag(&name);
     invalidate(&state, Invalidation::Tag { tag }).await
 }
@@ -73,8 +83,10 @@ pub async fn clear_collection(
               (status = 400, description = "The id is not a number", body = crate::error::ErrorBody)))]
 pub async fn clear_document(
     State(state): State<AppState>,
+    axum::Extension(principal): axum::Extension<std::sync::Arc<crate::auth::Principal>>,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Json<Invalidated>, ApiError> {
+    principal.check_collection(&name)?;
     let id: i64 = id.parse().map_err(|_| {
         ApiError::bad_request("invalid_id", format!("document id `{id}` is not a number"))
     })?;
@@ -89,8 +101,10 @@ pub async fn clear_document(
               (status = 400, description = "Not a cache key", body = crate::error::ErrorBody)))]
 pub async fn clear_key(
     State(state): State<AppState>,
+    axum::Extension(principal): axum::Extension<std::sync::Arc<crate::auth::Principal>>,
     Path(key): Path<String>,
 ) -> Result<Json<Invalidated>, ApiError> {
+    principal.require_unscoped_admin()?;
     let inv = EngineCaches::key_invalidation(&key)
         .map_err(|e| ApiError::bad_request("invalid_cache_key", e.to_string()))?;
     invalidate(&state, inv).await

@@ -49,9 +49,16 @@ pub struct CreateCollection {
     pub defaults: Option<Metadata>,
 }
 
-pub(crate) fn describe(engine: &Engine, info: &CollectionInfo) -> Result<Collection, ApiError> {
+/// The collection's stats as `principal` may see them: a domain-limited key counts only
+/// the documents of its domains.
+pub(crate) fn describe(
+    engine: &Engine,
+    info: &CollectionInfo,
+    principal: &Principal,
+) -> Result<Collection, ApiError> {
     let catalog = engine.store_ref().catalog();
-    let (documents, chunks) = catalog.counts(info.id)?;
+    let (documents, chunks, bytes) =
+        catalog.counts_in(info.id, principal.access.domains.as_deref())?;
     Ok(Collection {
         name: info.name.clone(),
         model: info.model_id.clone(),
@@ -59,9 +66,17 @@ pub(crate) fn describe(engine: &Engine, info: &CollectionInfo) -> Result<Collect
         version: info.version,
         documents,
         chunks,
-        bytes: catalog.document_bytes(info.id)?,
+        bytes,
         defaults: catalog.collection_defaults(info.id)?,
     })
+}
+
+/// The answer for a collection that does not exist, or that the caller may not see.
+pub(crate) fn not_found(name: &str) -> ApiError {
+    ApiError::not_found(
+        "collection_not_found",
+        format!("collection `{name}` not found"),
+    )
 }
 
 /// The collection `name` or `collection_not_found`.
@@ -82,6 +97,13 @@ pub async fn create(
     Extension(principal): Extension<Arc<Principal>>,
     ApiJson(body): ApiJson<CreateCollection>,
 ) -> Result<(StatusCode, Json<Collection>), ApiError> {
+    // Naming a collection to create reveals nothing stored: refuse it plainly.
+    if !principal.access.allows_collection(&body.name) {
+        return Err(crate::auth::forbidden(
+            "collection_forbidden",
+            format!("this API key may not create collection `{}`", body.name),
+        ));
+    }
     principal.check_whole_collection(&body.name)?;
     let out = blocking(&state, move |inner| {
         let mut engine = inner.write();
@@ -102,7 +124,7 @@ pub async fn create(
             engine.store().set_collection_defaults(&info, defaults)?;
         }
         engine.load(&info.name)?;
-        describe(&engine, &info)
+        describe(&engine, &info, &principal)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(out)))
@@ -128,7 +150,7 @@ pub async fn list(
         let collections = infos
             .iter()
             .filter(|i| principal.access.allows_collection(&i.name))
-            .map(|i| describe(&engine, i))
+            .map(|i| describe(&engine, i, &principal))
             .collect::<Result<_, _>>()?;
         Ok(CollectionList { collections })
     })
@@ -152,7 +174,7 @@ pub async fn get(
     let out = blocking(&state, move |inner| {
         let engine = inner.read();
         let info = find(&engine, &name)?;
-        describe(&engine, &info)
+        describe(&engine, &info, &principal)
     })
     .await?;
     Ok(Json(out))

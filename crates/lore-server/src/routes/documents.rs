@@ -140,6 +140,7 @@ pub async fn upload(
                 ));
             }
             files.push(Upload {
+                source: file_name.clone(),
                 name: file_name,
                 bytes: bytes.to_vec(),
             });
@@ -147,6 +148,23 @@ pub async fn upload(
         }
         let value = field.text().await.map_err(multipart_error)?;
         let value = value.trim().to_string();
+        let labels: Vec<&str> = if matches!(field_name.as_str(), "tags" | "tag") {
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .collect()
+        } else {
+            vec![value.as_str()]
+        };
+        for label in labels.into_iter().filter(|l| !l.is_empty()) {
+            lore_core::check_label(label).map_err(|why| {
+                ApiError::bad_request(
+                    "invalid_metadata",
+                    format!("form field `{field_name}` {why}"),
+                )
+            })?;
+        }
         let set = |v: String| (!v.is_empty()).then_some(v);
         match field_name.as_str() {
             "domain" => meta.domain = set(value),
@@ -185,10 +203,22 @@ pub async fn upload(
         metadata.domain = Some(only.clone());
     }
     principal.check_domain(metadata.domain.as_deref())?;
-    let mut rx = state.0.jobs.submit(name, metadata, files).ok_or_else(|| {
-        ApiError::internal("ingest worker is not running")
-            .with_status(StatusCode::SERVICE_UNAVAILABLE)
-    })?;
+    // A domain-limited key writes under its domain's own names (`hr/policy.md`): it can
+    // never replace a document of another domain, and whether a file name exists there
+    // changes nothing in its answer.
+    if let (Some(_), Some(domain)) = (&principal.access.domains, &metadata.domain) {
+        for f in &mut files {
+            f.source = format!("{domain}/{}", f.name);
+        }
+    }
+    let mut rx = state
+        .0
+        .jobs
+        .submit(name, metadata, files, &principal)
+        .ok_or_else(|| {
+            ApiError::internal("ingest worker is not running")
+                .with_status(StatusCode::SERVICE_UNAVAILABLE)
+        })?;
     let cap = state
         .config()
         .request_timeout
@@ -262,12 +292,15 @@ fn merge_defaults(meta: Metadata, defaults: Metadata) -> Metadata {
     ))]
 pub async fn job(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     Path(id): Path<String>,
 ) -> Result<Json<Job>, ApiError> {
+    // Another key's job reads like a job that does not exist (unscoped admins see all).
     state
         .0
         .jobs
         .get(&id)
+        .filter(|j| principal.is_unscoped_admin() || j.owner == principal.key_id)
         .map(Json)
         .ok_or_else(|| ApiError::not_found("job_not_found", format!("job `{id}` not found")))
 }
@@ -316,16 +349,20 @@ pub async fn list(
     Ok(Json(out))
 }
 
+/// The document `id` if it exists and `principal` may see its domain; otherwise the same
+/// 404 either way.
 fn find_document(
     engine: &lore_rag::Engine,
     collection: &str,
     id: i64,
+    principal: &Principal,
 ) -> Result<DocumentInfo, ApiError> {
     let info = find(engine, collection)?;
     engine
         .store_ref()
         .catalog()
         .document_by_id(info.id, id)?
+        .filter(|d| principal.sees_domain(d.metadata.domain.as_deref()))
         .ok_or_else(|| {
             ApiError::not_found(
                 "document_not_found",
@@ -347,8 +384,10 @@ pub async fn get(
     Path((name, id)): Path<(String, i64)>,
 ) -> Result<Json<DocumentInfo>, ApiError> {
     principal.check_collection(&name)?;
-    let out = blocking(&state, move |inner| find_document(&inner.read(), &name, id)).await?;
-    principal.check_domain(out.metadata.domain.as_deref())?;
+    let out = blocking(&state, move |inner| {
+        find_document(&inner.read(), &name, id, &principal)
+    })
+    .await?;
     Ok(Json(out))
 }
 
@@ -367,8 +406,7 @@ pub async fn delete(
     principal.check_collection(&name)?;
     blocking(&state, move |inner| {
         let mut engine = inner.write();
-        let doc = find_document(&engine, &name, id)?;
-        principal.check_domain(doc.metadata.domain.as_deref())?;
+        let doc = find_document(&engine, &name, id, &principal)?;
         engine.delete(&name, &doc.source)?;
         Ok(())
     })

@@ -28,8 +28,15 @@ use crate::state::{blocking, AppState};
 
 /// The model id that means "the default collection".
 pub const DEFAULT_MODEL: &str = "lore";
-/// Inputs per embeddings request (OpenAI's limit).
-pub const MAX_EMBED_INPUTS: usize = 2048;
+/// Inputs per embeddings request. OpenAI accepts 2,048, but here 2,048 inputs held a CPU
+/// core for about two minutes; 256 take ~8 s on 2 cores. Send more in several requests.
+pub const MAX_EMBED_INPUTS: usize = 256;
+/// Bytes of one embeddings input. The model reads its first 256 tokens (about 1-2 KiB of
+/// text); a longer input is truncated, and one past this size is refused rather than
+/// tokenized whole.
+pub const MAX_EMBED_INPUT_BYTES: usize = 64 * 1024;
+/// Inputs embedded between two checks for a client that has gone.
+const EMBED_STEP: usize = 32;
 /// Names accepted for the embedding model.
 const EMBED_MODEL_NAMES: [&str; 2] = ["all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"];
 
@@ -214,7 +221,8 @@ pub async fn chat_completions(
 ) -> Result<Response, OpenAiError> {
     let ApiJson(req) = body?;
     let (question, collection) = resolve(&state, &req)?;
-    let model_missing = {
+    // A collection outside the key's scope is a model that does not exist, word for word.
+    let model_missing = !principal.access.allows_collection(&collection) || {
         let c = collection.clone();
         blocking(&state, move |inner| {
             Ok(inner.read().store_ref().collection(&c).is_err())
@@ -518,11 +526,27 @@ pub async fn embeddings(
     if let Some(i) = texts.iter().position(|t| t.trim().is_empty()) {
         return Err(ApiError::bad_request("invalid_input", format!("input {i} is empty")).into());
     }
+    if let Some(i) = texts.iter().position(|t| t.len() > MAX_EMBED_INPUT_BYTES) {
+        return Err(ApiError::bad_request(
+            "input_too_long",
+            format!("input {i} is over {MAX_EMBED_INPUT_BYTES} bytes (the model reads its first 256 tokens)"),
+        )
+        .into());
+    }
+    // Set when this future is dropped (client gone, request timed out): the blocking
+    // work stops at its next step.
+    let (cancel, _stop_when_gone) = lore_core::Cancel::on_drop();
     let (vectors, tokens) = blocking(&state, move |inner| {
         let engine = inner.read();
         let embedder = engine.embedder();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let vectors = lore_embed::embed_truncating(embedder, &refs)?;
+        let mut vectors = Vec::with_capacity(refs.len());
+        for step in refs.chunks(EMBED_STEP) {
+            if cancel.is_cancelled() {
+                return Err(ApiError::bad_request("client_gone", "the client has gone"));
+            }
+            vectors.extend(lore_embed::embed_truncating(embedder, step)?);
+        }
         let tokenizer = embedder.tokenizer();
         let tokens: usize = refs
             .iter()

@@ -99,7 +99,20 @@ fn collections_of(
             "invalid_request",
             format!("`collections` must name 1 to {MAX_COLLECTIONS} collections"),
         )),
-        (None, Some(v)) => Ok(v),
+        (None, Some(v)) => {
+            // The same collection twice would fuse each hit with itself.
+            if let Some(dup) = v
+                .iter()
+                .enumerate()
+                .find_map(|(i, c)| v[..i].contains(c).then_some(c))
+            {
+                return Err(ApiError::bad_request(
+                    "duplicate_collection",
+                    format!("collection `{dup}` is listed twice in `collections`"),
+                ));
+            }
+            Ok(v)
+        }
         (None, None) => Ok(vec![state.config().default_collection.clone()]),
     }
 }
@@ -370,8 +383,12 @@ pub(crate) async fn answer_json(
     state: &AppState,
     principal: &Principal,
     collection: String,
-    req: AnswerRequest,
+    mut req: AnswerRequest,
 ) -> Result<Answer, ApiError> {
+    // Dropped with this future when the client disconnects or the request times out:
+    // generation then stops at the next token instead of running to the end.
+    let (cancel, _stop_when_gone) = lore_core::Cancel::on_drop();
+    req.cancel = cancel;
     let question = req.question.clone();
     let answer = match state.0.try_now(|e| e.answer_cached(&req, &mut |_| {}))? {
         Some(answer) => answer,
@@ -408,8 +425,10 @@ pub(crate) async fn answer_stream(
     state: &AppState,
     principal: Arc<Principal>,
     collection: String,
-    req: AnswerRequest,
+    mut req: AnswerRequest,
 ) -> Result<ReceiverStream<Streamed>, ApiError> {
+    let cancel = lore_core::Cancel::on_drop().0;
+    req.cancel = cancel.clone();
     let (tx, rx) = tokio::sync::mpsc::channel::<Streamed>(256);
     let streamed = |ev: AnswerEvent<'_>| match ev {
         AnswerEvent::Retrieved(passages) => Streamed::Retrieved(passages.to_vec()),
@@ -441,8 +460,11 @@ pub(crate) async fn answer_stream(
         let _slot = permit;
         let result = state.0.with_loaded(&collection, |e| {
             e.answer_loaded(&req, &mut |ev| {
-                // A gone client: keep going quietly (the answer is still timed and logged).
-                let _ = tx.blocking_send(streamed(ev));
+                // A gone client (the stream was dropped): stop generating at the next
+                // token; what was made is still timed and logged.
+                if tx.blocking_send(streamed(ev)).is_err() {
+                    cancel.cancel();
+                }
             })
         });
         let last = match result {
