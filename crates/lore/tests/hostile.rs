@@ -45,16 +45,7 @@ fn template() -> &'static Path {
 }
 
 fn copy(to: &Path, config: &str) -> PathBuf {
-    let data = to.join("data");
-    assert!(std::process::Command::new("cp")
-        .arg("-r")
-        .arg(template())
-        .arg(&data)
-        .status()
-        .unwrap()
-        .success());
-    std::fs::write(data.join("lore.toml"), config).unwrap();
-    data
+    common::copy_data_dir(template(), to, config)
 }
 
 fn upload(
@@ -122,7 +113,9 @@ fn issue13_1_hostile_files_are_per_file_errors_and_the_server_lives() {
     let writer = client_with_key(&key(&data, &["--role", "writer"]));
     let files: Vec<(&str, Vec<u8>)> = lore_ingest::samples::all()
         .into_iter()
-        .filter(|(n, _)| !n.contains("100k-div"))
+        // The 100,000-deep Markdown is 465 chunks to embed (80 s here): lore-ingest's tests
+        // cover its extraction.
+        .filter(|(n, _)| !n.contains("100k-div") && !n.ends_with(".md"))
         .collect();
     let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
     let (s, job) = upload(&writer, &server, "kb", files, Some("eng"));
@@ -149,17 +142,14 @@ fn issue13_1_hostile_files_are_per_file_errors_and_the_server_lives() {
         );
     }
     assert_eq!(health(&server), 200);
-    // The extracted text of the 10,000-deep file is searchable.
+    // The text of the 100,000-deep DOCX is searchable.
     let (s, v) = post_json(
         &writer,
         &server.at("/v1/search"),
-        json!({"query": "deep text", "collection": "kb", "mode": "bm25"}),
+        json!({"query": "cell deep", "collection": "kb", "mode": "bm25"}),
     );
     assert_eq!(s, 200);
-    assert!(
-        v["hits"].to_string().contains("nested-10k-span.html"),
-        "{v}"
-    );
+    assert!(v["hits"].to_string().contains("nested-100k.docx"), "{v}");
     stop_and_verify(server, &data);
 }
 
@@ -371,12 +361,29 @@ fn issue13_5_log_lines_stay_json_and_hold_no_pii() {
     ];
     for i in 0..60 {
         let q = format!("call {} or {} about {} ({i})", pii[0], pii[2], pii[1]);
-        let (s, _) = post_json(
-            &c,
-            &server.at("/v1/search"),
-            json!({"query": q, "collection": "kb"}),
-        );
-        assert_eq!(s, 200);
+        // The request id is the client's text and goes on every log line of the request.
+        let r = c
+            .post(server.at("/v1/search"))
+            .header("x-request-id", format!("{} {} {i}", pii[0], pii[1]))
+            .json(&json!({"query": q, "collection": "kb", "top_k": 3}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        // The question itself goes to the debug log (masked by the log writer).
+        if i % 20 == 0 {
+            let (s, v) = post_json(
+                &c,
+                &server.at("/v1/answer"),
+                json!({"query": q, "collection": "kb", "generator": "extractive"}),
+            );
+            assert_eq!(s, 200, "{v}");
+        }
+        // A parser panic on an uploaded file is logged as a JSON line too.
+        if i == 0 {
+            let arrays = lore_ingest::samples::pdf_nested_arrays(100_000);
+            let (s, _) = upload(&c, &server, "kb", vec![("arrays.pdf", arrays)], None);
+            assert_eq!(s, 200);
+        }
     }
     drop(server);
     let text = std::fs::read_to_string(&log).unwrap();
@@ -396,9 +403,14 @@ fn issue13_5_log_lines_stay_json_and_hold_no_pii() {
     for raw in pii {
         assert!(!text.contains(raw), "raw {raw} in the log");
     }
+    let sample: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("request_id") && !l.contains("-4"))
+        .take(3)
+        .collect();
     assert!(
         text.contains("[PHONE]") && text.contains("[IBAN]"),
-        "masked ids expected in the log"
+        "masked ids expected in the log: {sample:?}"
     );
 }
 
@@ -831,6 +843,16 @@ fn route_role_scope_matrix() {
         ("GET", "/metrics", None, "admin", true, false),
         ("GET", "/health/detailed", None, "admin", false, false),
         ("GET", "/v1/jobs/none", None, "writer", false, false),
+        ("GET", "/v1/collections", None, "reader", false, false),
+        ("GET", "/v1/models", None, "reader", false, false),
+        (
+            "POST",
+            "/v1/answer",
+            Some(json!({"query": "access control", "collection": "kb", "generator": "extractive"})),
+            "reader",
+            false,
+            true,
+        ),
     ];
     let mut cells = 0;
     for (method, path, body, needs, unscoped_only, kb) in &routes {

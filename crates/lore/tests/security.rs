@@ -60,16 +60,7 @@ fn template() -> &'static Path {
 }
 
 fn copy(to: &Path, config: &str) -> PathBuf {
-    let data = to.join("data");
-    assert!(std::process::Command::new("cp")
-        .arg("-r")
-        .arg(template())
-        .arg(&data)
-        .status()
-        .unwrap()
-        .success());
-    std::fs::write(data.join("lore.toml"), config).unwrap();
-    data
+    common::copy_data_dir(template(), to, config)
 }
 
 fn sources(v: &Value, field: &str) -> Vec<String> {

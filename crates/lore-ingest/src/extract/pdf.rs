@@ -284,6 +284,16 @@ fn check_forms(
             continue;
         };
         let resources = inherited_resources(doc, page_dict, limits).unwrap_or_default();
+        // No XObject to draw: nothing to expand (most pages; skips decoding them twice).
+        let has_xobjects = resources
+            .get(b"XObject")
+            .ok()
+            .and_then(|x| resolve(doc, x))
+            .and_then(|x| x.as_dict().ok())
+            .is_some_and(|d| !d.is_empty());
+        if !has_xobjects {
+            continue;
+        }
         let mut content = Vec::new();
         for id in doc.get_page_contents(page) {
             if let Ok(Object::Stream(s)) = doc.get_object(id) {

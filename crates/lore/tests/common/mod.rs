@@ -121,6 +121,21 @@ pub fn ingested_subset() -> &'static Path {
     data
 }
 
+/// A copy of the data dir `from` at `to/data`, with `config` as its `lore.toml`: each test
+/// works on its own copy of a data dir ingested once per test binary.
+pub fn copy_data_dir(from: &Path, to: &Path, config: &str) -> PathBuf {
+    let data = to.join("data");
+    assert!(Command::new("cp")
+        .arg("-r")
+        .arg(from)
+        .arg(&data)
+        .status()
+        .unwrap()
+        .success());
+    std::fs::write(data.join("lore.toml"), config).unwrap();
+    data
+}
+
 /// A `lore serve` process on a free loopback port, stopped with SIGTERM when dropped.
 pub struct Server {
     pub child: std::process::Child,
