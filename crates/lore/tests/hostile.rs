@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::http::{client_with_key, json_of, post_json};
+use common::http::{assert_error, client_with_key, json_of, post_json};
 use common::{key, lore, Server};
 use reqwest::blocking::{multipart, Client};
 use serde_json::{json, Value};
@@ -225,11 +225,7 @@ fn issue13_2_scoped_admin_cannot_widen_its_scope() {
     );
     let admin_id = server.key.split('_').nth(2).unwrap().to_string();
     let (s, v) = json_of(scoped.delete(format!("{keys}/{admin_id}")).send().unwrap());
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (404, Some("key_not_found")),
-        "{v}"
-    );
+    assert_error(s, &v, 404, "key_not_found");
     assert_eq!(health(&server), 200);
     // Data about every collection: unscoped admins only.
     for path in [
@@ -524,31 +520,19 @@ fn issue13_7_per_request_cost_is_capped() {
         &server.at("/v1/embeddings"),
         json!({"model": "all-MiniLM-L6-v2", "input": many}),
     );
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (400, Some("invalid_input")),
-        "{v}"
-    );
+    assert_error(s, &v, 400, "invalid_input");
     let (s, v) = post_json(
         &c,
         &server.at("/v1/embeddings"),
         json!({"model": "all-MiniLM-L6-v2", "input": "x".repeat(70_000)}),
     );
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (400, Some("input_too_long")),
-        "{v}"
-    );
+    assert_error(s, &v, 400, "input_too_long");
     let (s, v) = post_json(
         &c,
         &server.at("/v1/answer"),
         json!({"query": "ownership", "collection": "kb", "top_k": 1000}),
     );
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (400, Some("invalid_request")),
-        "{v}"
-    );
+    assert_error(s, &v, 400, "invalid_request");
     // A client that gives up on a long embeddings request: the server stays responsive.
     let big: Vec<String> = (0..256)
         .map(|i| format!("sentence number {i} about memory ownership and borrowing"))
@@ -633,10 +617,7 @@ fn issue13_8_outside_the_scope_is_not_found() {
         &server.at("/v1/search"),
         json!({"query": "x", "collection": "kb"}),
     );
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (404, Some("collection_not_found"))
-    );
+    assert_error(s, &v, 404, "collection_not_found");
     let chat = |model: &str| {
         post_json(
             &other_only,
@@ -734,11 +715,7 @@ fn issue13_9_names_headers_and_error_shapes() {
         ".hidden",
     ] {
         let (s, v) = post_json(&c, &server.at("/v1/collections"), json!({"name": name}));
-        assert_eq!(
-            (s, v["error"]["code"].as_str()),
-            (400, Some("invalid_collection_name")),
-            "{name:?}: {v}"
-        );
+        assert_error(s, &v, 400, "invalid_collection_name");
     }
     // Metadata labels are checked the same way.
     let (s, v) = upload(
@@ -748,22 +725,14 @@ fn issue13_9_names_headers_and_error_shapes() {
         vec![("x.md", b"# x\n\ntext\n".to_vec())],
         Some("h\u{202e}r"),
     );
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (400, Some("invalid_metadata")),
-        "{v}"
-    );
+    assert_error(s, &v, 400, "invalid_metadata");
     // The same collection twice in one search.
     let (s, v) = post_json(
         &c,
         &server.at("/v1/search"),
         json!({"query": "ownership", "collections": ["kb", "kb"]}),
     );
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (400, Some("duplicate_collection")),
-        "{v}"
-    );
+    assert_error(s, &v, 400, "duplicate_collection");
     stop_and_verify(server, &data);
 }
 

@@ -34,6 +34,16 @@ pub fn json_of(r: reqwest::blocking::Response) -> (u16, Value) {
     (status, v)
 }
 
+/// Asserts an error response: `status` and the JSON error's `code` (the body in the message).
+#[track_caller]
+pub fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str) {
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (want_status, Some(want_code)),
+        "{body}"
+    );
+}
+
 pub fn post_json(c: &Client, url: &str, body: Value) -> (u16, Value) {
     json_of(c.post(url).json(&body).send().unwrap())
 }
