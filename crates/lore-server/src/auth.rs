@@ -272,12 +272,16 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
 /// An error in the shape of the route family (OpenAI's on `/v1/chat`, `/v1/models`,
 /// `/v1/embeddings`).
 pub(crate) fn respond(req: &Request, e: ApiError) -> Response {
-    let path = req.uri().path();
-    if path.starts_with("/v1/chat/") || path == "/v1/models" || path == "/v1/embeddings" {
+    if is_openai_route(req.uri().path()) {
         e.openai().into_response()
     } else {
         e.into_response()
     }
+}
+
+/// Whether `path` is one of the OpenAI-compatible routes, whose errors take OpenAI's shape.
+pub(crate) fn is_openai_route(path: &str) -> bool {
+    path.starts_with("/v1/chat/") || path == "/v1/models" || path == "/v1/embeddings"
 }
 
 /// Now, unix seconds (key creation, expiry, revocation).

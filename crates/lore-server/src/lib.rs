@@ -214,10 +214,7 @@ async fn method_not_allowed() -> ApiError {
 /// rejections (a path parameter that is not a number, a bad query string) answer in plain
 /// text, and a route added later cannot forget to convert one.
 async fn json_errors(req: Request, next: Next) -> Response {
-    let openai = {
-        let p = req.uri().path();
-        p.starts_with("/v1/chat/") || p == "/v1/models" || p == "/v1/embeddings"
-    };
+    let openai = auth::is_openai_route(req.uri().path());
     let res = next.run(req).await;
     let status = res.status();
     let is_json = res

@@ -96,30 +96,45 @@ fn raw_streams(bytes: &[u8], budget: &mut InflateBudget) -> Result<()> {
         }
         let end =
             memchr::memmem::find(&bytes[start..], b"endstream").map_or(bytes.len(), |e| start + e);
-        count_inflated(&bytes[start..end], budget)?;
+        flate(&bytes[start..end], budget, None)?;
         at = end;
     }
     Ok(())
 }
 
-/// Counts what `data` inflates to as zlib (or raw deflate after a 2-byte header, lopdf's
-/// fallback); data that is not deflate counts what decoded before the error.
-fn count_inflated(data: &[u8], budget: &mut InflateBudget) -> Result<()> {
+/// Inflates `data` as lopdf does: zlib, or, when zlib yields nothing, raw deflate after
+/// the 2-byte header; a decode error ends the stream with what came before it. Every byte
+/// counts against `budget`; it is kept in `out` when given (the raw-file pass keeps
+/// nothing, so a bomb costs no memory there).
+fn flate(data: &[u8], budget: &mut InflateBudget, mut out: Option<&mut Vec<u8>>) -> Result<()> {
     let before = budget.inflated();
-    count(flate2::read::ZlibDecoder::new(data), budget)?;
+    pump(
+        flate2::read::ZlibDecoder::new(data),
+        budget,
+        out.as_deref_mut(),
+    )?;
     if budget.inflated() == before && data.len() > 2 {
-        count(flate2::read::DeflateDecoder::new(&data[2..]), budget)?;
+        pump(flate2::read::DeflateDecoder::new(&data[2..]), budget, out)?;
     }
     Ok(())
 }
 
-/// Reads `reader` to its end or first error, adding each byte to `budget`.
-fn count(mut reader: impl Read, budget: &mut InflateBudget) -> Result<()> {
+/// Reads `reader` to its end or first error, adding each byte to `budget` (and to `out`).
+fn pump(
+    mut reader: impl Read,
+    budget: &mut InflateBudget,
+    mut out: Option<&mut Vec<u8>>,
+) -> Result<()> {
     let mut buf = [0u8; 64 * 1024];
     loop {
         match reader.read(&mut buf) {
             Ok(0) | Err(_) => return Ok(()),
-            Ok(n) => budget.add(n as u64)?,
+            Ok(n) => {
+                budget.add(n as u64)?;
+                if let Some(out) = out.as_deref_mut() {
+                    out.extend_from_slice(&buf[..n]);
+                }
+            }
         }
     }
 }
@@ -134,21 +149,8 @@ fn decoded(stream: &Stream, budget: &mut InflateBudget) -> Result<Vec<u8>> {
     for filter in filters {
         data = match filter {
             b"FlateDecode" => {
-                let before = budget.inflated();
                 let mut out = Vec::new();
-                let r = budget.read_all(flate2::read::ZlibDecoder::new(data.as_slice()));
-                match r {
-                    Ok(v) => out = v,
-                    Err(IngestError::TooLarge(m)) => return Err(IngestError::TooLarge(m)),
-                    Err(_) if budget.inflated() == before && data.len() > 2 => {
-                        if let Ok(v) =
-                            budget.read_all(flate2::read::DeflateDecoder::new(&data[2..]))
-                        {
-                            out = v;
-                        }
-                    }
-                    Err(_) => {}
-                }
+                flate(&data, budget, Some(&mut out))?;
                 out
             }
             b"LZWDecode" => lzw(&data, budget)?,
