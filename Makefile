@@ -4,6 +4,8 @@
 #   make test   the same set-up plus llama.cpp's server (for the openai tests), every test:
 #               cargo's, then HTTP clients against `lore serve` (OpenAI SDK, schemathesis,
 #               the web UI in headless Chromium)
+#   make test-fast  the tier a developer runs on every change: unit tests and everything
+#               that needs no model weights and no servers (under 3 minutes on a warm build)
 # Builds share a target dir outside the clone so repeated runs are incremental.
 
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/lore-target
@@ -14,7 +16,7 @@ LORE = $(CARGO_TARGET_DIR)/debug/lore --data-dir $(DEMO_DATA)
 QUESTION ?= What happens when the LLM endpoint is unreachable?
 DOCS ?= ../shared/data/docs
 
-.PHONY: demo test system models llama-server build eval eval-answers bench-embed serve bench-serve
+.PHONY: demo test test-fast system models llama-server build eval eval-answers bench-embed serve bench-serve
 
 system:
 	scripts/setup-system.sh
@@ -35,6 +37,13 @@ demo: models build
 test: system models llama-server
 	cargo test --workspace
 	tests/http/run.sh
+
+# No models, no servers: every crate's unit tests, the CLI's, and the extractors' tests
+# on real files and hostile samples.
+test-fast:
+	cargo test --workspace --lib --bins
+	cargo test -p lore-ingest --tests
+	cargo test -p lore --test settings
 
 eval: models build
 	$(LORE) eval beir ../shared/data/beir/scifact --mode all

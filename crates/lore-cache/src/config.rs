@@ -1,4 +1,7 @@
-//! Cache settings: `[cache]` of `lore.toml`, then `LORE_CACHE` and `LORE_REDIS_URL`.
+//! Cache settings: `[cache]` of the settings (`LORE_CACHE` and `LORE_REDIS_URL` map onto
+//! `cache.enabled` and `cache.redis.url`).
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,16 +17,18 @@ pub struct LayerConfig {
     /// In-process bound in bytes; an entry weighs its serialized (JSON) size. The least
     /// recently and frequently used entries are evicted past it (moka's TinyLFU).
     pub max_bytes: u64,
-    /// Time to live of an entry, seconds, in process and in Redis.
-    pub ttl_secs: u64,
+    /// Time to live of an entry, in process and in Redis (`24h`).
+    #[serde(alias = "ttl_secs", with = "lore_core::duration::secs")]
+    pub ttl: Duration,
 }
 
 impl LayerConfig {
     fn new(max_bytes: u64, ttl_secs: u64) -> Self {
+        let ttl = Duration::from_secs(ttl_secs);
         LayerConfig {
             enabled: true,
             max_bytes,
-            ttl_secs,
+            ttl,
         }
     }
 }
@@ -36,8 +41,9 @@ pub struct SemanticConfig {
     pub enabled: bool,
     /// In-process bound of the per-context question lists, bytes.
     pub max_bytes: u64,
-    /// Time to live of a question list, seconds.
-    pub ttl_secs: u64,
+    /// Time to live of a question list (`24h`).
+    #[serde(alias = "ttl_secs", with = "lore_core::duration::secs")]
+    pub ttl: Duration,
     /// Least cosine similarity between a new question's embedding and a cached one's for
     /// the cached answer to be reused (conservative: paraphrases of all-MiniLM-L6-v2 score
     /// 0.85-0.99; docs/benchmarks.md has the replay figures).
@@ -54,10 +60,12 @@ pub struct RedisConfig {
     pub url: Option<String>,
     /// Prefix of every key lore writes (several deployments can share one Redis).
     pub prefix: String,
-    /// Connect, read and write timeout of one operation, ms.
-    pub timeout_ms: u64,
-    /// After a failure, Redis is skipped for this long before it is tried again, ms.
-    pub retry_ms: u64,
+    /// Connect, read and write timeout of one operation (`250ms`).
+    #[serde(alias = "timeout_ms", with = "lore_core::duration::millis")]
+    pub timeout: Duration,
+    /// After a failure, Redis is skipped for this long before it is tried again (`2s`).
+    #[serde(alias = "retry_ms", with = "lore_core::duration::millis")]
+    pub retry: Duration,
     /// Connections kept at most.
     pub pool_size: u32,
 }
@@ -86,7 +94,7 @@ impl SemanticConfig {
         LayerConfig {
             enabled: self.enabled,
             max_bytes: self.max_bytes,
-            ttl_secs: self.ttl_secs,
+            ttl: self.ttl,
         }
     }
 }
@@ -96,8 +104,8 @@ impl Default for RedisConfig {
         RedisConfig {
             url: None,
             prefix: "lore:".into(),
-            timeout_ms: 250,
-            retry_ms: 2000,
+            timeout: Duration::from_millis(250),
+            retry: Duration::from_secs(2),
             pool_size: 16,
         }
     }
@@ -108,7 +116,7 @@ impl Default for SemanticConfig {
         SemanticConfig {
             enabled: true,
             max_bytes: 16 * MIB,
-            ttl_secs: 24 * HOUR,
+            ttl: Duration::from_secs(24 * HOUR),
             min_similarity: 0.95,
             max_questions_per_context: 16,
         }
@@ -137,25 +145,6 @@ impl Default for CacheConfig {
 }
 
 impl CacheConfig {
-    /// Applies `LORE_CACHE` (`off`/`0`/`false` disables caching, `on`/`1`/`true` enables)
-    /// and `LORE_REDIS_URL` from `get` (the process environment in the binary).
-    ///
-    /// # Errors
-    /// A message naming the variable when `LORE_CACHE` has another value.
-    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), String> {
-        if let Some(v) = get("LORE_CACHE") {
-            self.enabled = match v.to_ascii_lowercase().as_str() {
-                "off" | "0" | "false" | "no" => false,
-                "on" | "1" | "true" | "yes" => true,
-                other => return Err(format!("LORE_CACHE: expected on or off, got `{other}`")),
-            };
-        }
-        if let Some(url) = get("LORE_REDIS_URL") {
-            self.redis.url = Some(url);
-        }
-        Ok(())
-    }
-
     /// This config with a Redis password replaced by `<redacted>`, for printing.
     pub fn redacted(&self) -> Self {
         let mut c = self.clone();
@@ -183,22 +172,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn env_and_redaction() {
+    fn redaction() {
         let mut c = CacheConfig::default();
-        c.apply_env(|k| match k {
-            "LORE_CACHE" => Some("off".into()),
-            "LORE_REDIS_URL" => Some("redis://:pw@127.0.0.1:6380/2".into()),
-            _ => None,
-        })
-        .unwrap();
-        assert!(!c.enabled);
+        c.redis.url = Some("redis://:pw@127.0.0.1:6380/2".into());
         assert_eq!(
             c.redacted().redis.url.as_deref(),
             Some("redis://:<redacted>@127.0.0.1:6380/2")
         );
-        assert!(c
-            .apply_env(|k| (k == "LORE_CACHE").then(|| "maybe".into()))
-            .is_err());
         assert_eq!(redact_url("redis://h:1"), "redis://h:1");
     }
 
@@ -210,8 +190,11 @@ mod tests {
         assert_eq!(c.answer.max_bytes, 1000);
         assert!(c.answer.enabled);
         assert_eq!(c.semantic.min_similarity, 0.9);
-        assert_eq!(c.semantic.ttl_secs, 7);
-        assert!(serde_json::from_str::<CacheConfig>(r#"{"semantic": {"ttl": 7}}"#).is_err());
+        assert_eq!(c.semantic.ttl, Duration::from_secs(7));
+        assert!(serde_json::from_str::<CacheConfig>(r#"{"semantic": {"tll": "7s"}}"#).is_err());
+        let c = toml_like(r#"{"semantic": {"ttl": "90m"}, "redis": {"timeout": "1s"}}"#);
+        assert_eq!(c.semantic.ttl, Duration::from_secs(5400));
+        assert_eq!(c.redis.timeout, Duration::from_secs(1));
         assert_eq!(c.retrieval, CacheConfig::default().retrieval);
     }
 

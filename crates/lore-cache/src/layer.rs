@@ -104,7 +104,7 @@ where
             .name(name)
             .max_capacity(config.max_bytes)
             .weigher(|_k: &Key, e: &Entry<V>| e.bytes)
-            .time_to_live(Duration::from_secs(config.ttl_secs.max(1)))
+            .time_to_live(config.ttl.max(Duration::from_secs(1)))
             .support_invalidation_closures()
             .eviction_listener(move |_k, _v, cause| match cause {
                 RemovalCause::Size => {
@@ -201,7 +201,7 @@ where
             l2.set(
                 key,
                 &bytes,
-                Duration::from_secs(self.config.ttl_secs.max(1)),
+                self.config.ttl.max(Duration::from_secs(1)),
                 &tags,
             );
         }
@@ -257,7 +257,7 @@ where
             entries: self.l1.entry_count(),
             bytes: self.l1.weighted_size(),
             max_bytes: self.config.max_bytes,
-            ttl_secs: self.config.ttl_secs,
+            ttl_secs: self.config.ttl.as_secs(),
             hits,
             misses,
             hit_rate: hit_rate(hits, misses),
@@ -292,7 +292,7 @@ mod tests {
             &LayerConfig {
                 enabled: true,
                 max_bytes,
-                ttl_secs,
+                ttl: Duration::from_secs(ttl_secs),
             },
             None,
         )
@@ -338,8 +338,12 @@ mod tests {
         let l = layer(1 << 20, 1);
         l.insert(&key("a"), "A".into(), Vec::new());
         assert!(l.get(&key("a")).is_some());
-        std::thread::sleep(Duration::from_millis(1200));
-        assert!(l.get(&key("a")).is_none(), "expired after its TTL");
+        // moka reads the real clock: poll until the 1 s TTL has passed (deadline 10 s).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while l.get(&key("a")).is_some() {
+            assert!(std::time::Instant::now() < deadline, "never expired");
+            std::thread::sleep(Duration::from_millis(50));
+        }
         assert_eq!(l.stats().expirations, 1);
     }
 

@@ -117,7 +117,7 @@ impl Shared {
         let shown = crate::config::redact_url(&url);
         let client = redis::Client::open(url.as_str())
             .map_err(|e| CacheError::RedisUrl(format!("{shown}: {e}")))?;
-        let timeout = Duration::from_millis(config.timeout_ms.max(1));
+        let timeout = config.timeout.max(Duration::from_millis(1));
         let pool = r2d2::Pool::builder()
             .max_size(config.pool_size.max(1))
             .min_idle(Some(0))
@@ -135,7 +135,7 @@ impl Shared {
             url: shown,
             origin: uuid::Uuid::new_v4().to_string(),
             timeout,
-            retry_ms: config.retry_ms,
+            retry_ms: config.retry.as_millis() as u64,
             epoch: Instant::now(),
             available: AtomicBool::new(true),
             retry_at_ms: AtomicU64::new(0),

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod cancel;
+pub mod duration;
 pub mod filter;
 pub mod hit;
 pub mod metadata;

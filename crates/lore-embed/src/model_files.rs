@@ -17,8 +17,9 @@ use crate::{EmbedError, Result};
 /// The command that installs the models; named in every missing-model error.
 pub const SETUP_COMMAND: &str = "scripts/setup-models.sh";
 
-/// Numeric precision of the embedding model's weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Numeric precision of the embedding model's weights (`f32` or `int8` in settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// Reference f32 weights (cosine ≥ 0.999 to sentence-transformers). The default: on the
     /// measured CPU it was also the faster one (docs/benchmarks.md).

@@ -78,6 +78,109 @@ pub struct NewKey {
     pub expires_at: Option<i64>,
 }
 
+/// A request for a new key, as `POST /v1/admin/keys` and `lore keys create` take it.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRequest {
+    /// A label for people, e.g. `team-hr` (1-128 characters).
+    pub name: String,
+    /// reader, writer or admin.
+    pub role: Role,
+    /// Collections the key may use (default: all).
+    pub collections: Option<Vec<String>>,
+    /// Domains whose documents the key may see (default: all).
+    pub domains: Option<Vec<String>>,
+    /// Quota, e.g. `60/min,1000/h` (default: `[rate_limit] per_key`).
+    #[schema(value_type = Option<String>, example = "60/min,1000/h")]
+    pub rate: Option<Rate>,
+    /// Expiry: a duration from now (`30d`, `12h`) or a date/time (`2027-01-31`,
+    /// `2027-01-31T18:00:00Z`). Default: never.
+    pub expires: Option<String>,
+}
+
+/// Why a [`KeyRequest`] was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyRequestError {
+    /// The name is empty or over 128 characters.
+    #[error("{0}")]
+    Name(String),
+    /// A collections or domains list is empty or has a bad name.
+    #[error("{0}")]
+    Access(String),
+    /// The expiry is neither a duration nor a date, or is past.
+    #[error("{0}")]
+    Expiry(String),
+}
+
+impl KeyRequest {
+    /// Checks the request and turns it into a [`NewKey`] (`now`: unix seconds).
+    ///
+    /// # Errors
+    /// [`KeyRequestError`] naming the bad field.
+    pub fn validate(self, now: i64) -> std::result::Result<NewKey, KeyRequestError> {
+        let name = self.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 128 {
+            return Err(KeyRequestError::Name(
+                "name must be 1-128 characters".into(),
+            ));
+        }
+        let list = |what: &str, v: Option<Vec<String>>| match v {
+            None => Ok(None),
+            Some(v) if v.is_empty() => Err(KeyRequestError::Access(format!(
+                "`{what}` is empty: leave it out for all {what}"
+            ))),
+            Some(v) if v.iter().any(|s| lore_core::check_label(s).is_err()) => {
+                Err(KeyRequestError::Access(format!(
+                    "`{what}` has an empty, over-long or invisible-character name"
+                )))
+            }
+            Some(v) => Ok(Some(v.into_iter().map(|s| s.trim().to_string()).collect())),
+        };
+        let expires_at = match self.expires {
+            None => None,
+            Some(t) => Some(parse_expiry(&t, now).map_err(KeyRequestError::Expiry)?),
+        };
+        Ok(NewKey {
+            name,
+            role: self.role,
+            access: Access {
+                collections: list("collections", self.collections)?,
+                domains: list("domains", self.domains)?,
+            },
+            rate: self.rate,
+            expires_at,
+        })
+    }
+}
+
+/// Parses an expiry: a duration from `now` (`30d`, `12h`, `90min`) or an RFC 3339 date or
+/// date-time (`2027-01-31`, `2027-01-31T18:00:00Z`); unix seconds.
+///
+/// # Errors
+/// A message naming the text and the accepted forms; a time in the past.
+pub fn parse_expiry(text: &str, now: i64) -> std::result::Result<i64, String> {
+    let text = text.trim();
+    let at = if let Ok(d) = humantime::parse_duration(text) {
+        now.saturating_add(d.as_secs() as i64)
+    } else {
+        let full = if text.len() == 10 {
+            format!("{text}T00:00:00Z")
+        } else {
+            text.to_string()
+        };
+        let t = humantime::parse_rfc3339_weak(&full).map_err(|_| {
+            format!("invalid expiry `{text}`: expected a duration (30d, 12h) or a date (2027-01-31, 2027-01-31T18:00:00Z)")
+        })?;
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    };
+    if at <= now {
+        return Err(format!("expiry `{text}` is not in the future"));
+    }
+    Ok(at)
+}
+
 /// A key just created: the only time its secret exists outside the caller.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedKey {
@@ -126,15 +229,7 @@ impl KeyStore {
     /// # Errors
     /// SQLite errors.
     pub fn open(catalog_path: &Path) -> Result<Self> {
-        if let Some(dir) = catalog_path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| IndexError::io(format!("creating {}", dir.display()), e))?;
-        }
-        let conn = Connection::open(catalog_path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
+        let conn = crate::open_side_connection(catalog_path, SCHEMA)?;
         Ok(KeyStore {
             conn: Mutex::new((conn, None)),
         })

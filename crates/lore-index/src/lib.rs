@@ -15,6 +15,7 @@ pub mod bm25;
 pub mod catalog;
 pub mod error;
 pub mod fusion;
+pub mod jobs;
 pub mod keys;
 pub mod query_log;
 pub mod store;
@@ -27,9 +28,39 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-pub use catalog::{ChunkRecord, CollectionInfo, DocumentInfo, NewChunk, NewDocument, WriteOutcome};
+pub use catalog::{
+    ChunkRecord, Chunking, CollectionInfo, DocumentInfo, NewChunk, NewCollection, NewDocument,
+    WriteOutcome,
+};
 pub use error::{IndexError, Result};
 pub use fusion::reciprocal_rank_fusion;
-pub use keys::{ApiKey, CreatedKey, KeyRejection, KeyStore, NewKey};
+/// Opens another connection to the catalog at `catalog_path` (its folder created if
+/// needed; WAL, `synchronous=FULL`, a 10 s busy timeout) and creates `schema`'s tables:
+/// the key store and the job store each keep their own, so they work beside the engine's
+/// (and `lore keys` beside a running server).
+///
+/// # Errors
+/// I/O errors creating the folder; SQLite errors.
+pub(crate) fn open_side_connection(
+    catalog_path: &std::path::Path,
+    schema: &str,
+) -> Result<rusqlite::Connection> {
+    if let Some(dir) = catalog_path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| IndexError::io(format!("creating {}", dir.display()), e))?;
+    }
+    let conn = rusqlite::Connection::open(catalog_path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(schema)?;
+    Ok(conn)
+}
+
+pub use jobs::{JobFileRow, JobQuery, JobRow, JobStore};
+pub use keys::{
+    parse_expiry, ApiKey, CreatedKey, KeyRejection, KeyRequest, KeyRequestError, KeyStore, NewKey,
+};
 pub use query_log::{Analytics, QueryLog, QueryRecord};
 pub use store::{DenseStrategy, SearchParams, Store, StoreOptions};

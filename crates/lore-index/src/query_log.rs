@@ -148,14 +148,14 @@ pub struct QueryLog {
 
 impl QueryLog {
     /// Opens the log of the catalog at `catalog_path`, deletes rows older than
-    /// `retention_days`, and starts the writer thread.
+    /// `retention`, and starts the writer thread.
     ///
     /// # Errors
     /// SQLite errors.
-    pub fn open(catalog_path: &Path, retention_days: u32) -> Result<Self> {
+    pub fn open(catalog_path: &Path, retention: std::time::Duration) -> Result<Self> {
         let conn = connect(catalog_path)?;
         conn.execute_batch(SCHEMA)?;
-        let cutoff = now_ms() - i64::from(retention_days) * 86_400_000;
+        let cutoff = now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX / 2);
         conn.execute("DELETE FROM query_log WHERE at_ms < ?1", [cutoff])?;
         let (tx, rx) = sync_channel(QUEUE);
         let worker = std::thread::Builder::new()
@@ -433,7 +433,7 @@ mod tests {
     fn rows_are_written_and_summarised() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("catalog.sqlite");
-        let log = QueryLog::open(&path, 30).unwrap();
+        let log = QueryLog::open(&path, std::time::Duration::from_secs(30 * 86_400)).unwrap();
         for i in 0..100 {
             log.record(row(
                 "answer",

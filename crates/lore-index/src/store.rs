@@ -18,12 +18,14 @@ use lore_core::{FilterSet, Hit};
 use crate::ann::{AnnIndex, DEFAULT_EF_SEARCH};
 use crate::bm25::Bm25Index;
 use crate::catalog::{
-    Catalog, ChunkRecord, CollectionInfo, DocumentInfo, NewChunk, NewDocument, WriteOutcome,
+    Catalog, ChunkRecord, CollectionInfo, DocumentInfo, NewChunk, NewCollection, NewDocument,
+    WriteOutcome,
 };
 use crate::{IndexError, Result};
 
-/// Tuning of the store.
-#[derive(Debug, Clone, Copy)]
+/// Tuning of the store (`[store]` in `lore.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct StoreOptions {
     /// HNSW ef_search (default 256; DESIGN.md §8).
     pub ef_search: usize,
@@ -31,6 +33,9 @@ pub struct StoreOptions {
     /// instead of walking the HNSW graph with a predicate (default 5,000; an exact scan of
     /// 5,000 × 384-d vectors is ~2 M multiply-adds, about a millisecond).
     pub exact_scan_max: usize,
+    /// Ingest persists the indexes after this many chunks written (default 20,000) and at
+    /// the end: a crash loses at most this much index work (the catalog replays it).
+    pub flush_every_chunks: usize,
 }
 
 impl Default for StoreOptions {
@@ -38,6 +43,7 @@ impl Default for StoreOptions {
         StoreOptions {
             ef_search: DEFAULT_EF_SEARCH,
             exact_scan_max: 5_000,
+            flush_every_chunks: 20_000,
         }
     }
 }
@@ -166,23 +172,28 @@ impl Store {
             .ok_or_else(|| IndexError::CollectionNotFound(name.to_string()))
     }
 
-    /// The collection `name`, created for `model_id`/`dim` if absent.
+    /// The collection `new.name`, created (model, dimension, chunking; no defaults) if
+    /// absent.
     ///
     /// # Errors
     /// [`IndexError::InvalidCollectionName`]; [`IndexError::ModelMismatch`] when it exists
     /// with another embedding model.
-    pub fn ensure_collection(
-        &mut self,
-        name: &str,
-        model_id: &str,
-        dim: usize,
-    ) -> Result<CollectionInfo> {
+    pub fn ensure_collection(&mut self, new: &NewCollection<'_>) -> Result<CollectionInfo> {
+        let NewCollection {
+            name,
+            model_id,
+            dim,
+            ..
+        } = *new;
         validate_name(name)?;
         let info = match self.catalog.collection(name)? {
             Some(info) => info,
             None => {
                 validate_new_name(name)?;
-                self.catalog.create_collection(name, model_id, dim)?
+                self.catalog.create_collection(&NewCollection {
+                    defaults: None,
+                    ..*new
+                })?
             }
         };
         // int8 and f32 exports of one model share a vector space; a different model does not.
@@ -195,6 +206,17 @@ impl Store {
             });
         }
         Ok(info)
+    }
+
+    /// Creates a collection (model, dimension, chunking, metadata defaults) in one catalog
+    /// transaction.
+    ///
+    /// # Errors
+    /// [`IndexError::InvalidCollectionName`]; catalog errors (a duplicate name).
+    pub fn create_collection(&mut self, new: &NewCollection<'_>) -> Result<CollectionInfo> {
+        validate_name(new.name)?;
+        validate_new_name(new.name)?;
+        self.catalog.create_collection(new)
     }
 
     /// All collections.

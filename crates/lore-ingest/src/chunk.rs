@@ -18,8 +18,10 @@ use tokenizers::Tokenizer;
 
 use crate::{Extracted, IngestError, Result};
 
-/// Chunking parameters, all in tokens of the embedding model's tokenizer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Chunking parameters, all in tokens of the embedding model's tokenizer (`[chunking]` in
+/// `lore.toml`: `chunk_tokens` and `overlap_tokens`; the other two follow the model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ChunkerConfig {
     /// Target size of a chunk's text (default 256; reduced when the header and the model
     /// limit require it).
@@ -28,8 +30,10 @@ pub struct ChunkerConfig {
     pub overlap_tokens: usize,
     /// The model's maximum input length including `[CLS]` and `[SEP]` (256 for
     /// all-MiniLM-L6-v2, its sentence-transformers `max_seq_length`).
+    #[serde(skip)]
     pub max_seq_tokens: usize,
     /// Most tokens the header may take (longer headers are cut on a word boundary).
+    #[serde(skip)]
     pub max_header_tokens: usize,
 }
 
@@ -91,6 +95,21 @@ impl Chunker {
             )));
         }
         Ok(Chunker { tokenizer, config })
+    }
+
+    /// This chunker with another chunk size and overlap (a collection's recorded ones).
+    ///
+    /// # Errors
+    /// As [`Chunker::new`].
+    pub fn with_sizes(&self, chunk_tokens: usize, overlap_tokens: usize) -> Result<Chunker> {
+        Chunker::new(
+            self.tokenizer.clone(),
+            ChunkerConfig {
+                chunk_tokens,
+                overlap_tokens,
+                ..self.config
+            },
+        )
     }
 
     /// The configuration in use.

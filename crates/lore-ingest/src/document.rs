@@ -9,6 +9,16 @@ pub struct Extracted {
     pub sections: Vec<Section>,
 }
 
+impl Extracted {
+    /// Each section's heading path and text, in order (what tests compare).
+    pub fn outline(&self) -> Vec<(Option<&str>, &str)> {
+        self.sections
+            .iter()
+            .map(|s| (s.heading.as_deref(), s.text.as_str()))
+            .collect()
+    }
+}
+
 /// A run of text under one heading path on one page.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Section {

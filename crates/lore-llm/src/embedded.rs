@@ -181,8 +181,8 @@ fn model_name(path: &Path) -> String {
 }
 
 impl Generator for EmbeddedGenerator {
-    fn kind(&self) -> &'static str {
-        "embedded"
+    fn kind(&self) -> crate::GeneratorKind {
+        crate::GeneratorKind::Embedded
     }
 
     fn model(&self) -> String {
@@ -375,7 +375,7 @@ impl EmbeddedGenerator {
         let text = filter.into_text();
         Ok(Generation {
             text,
-            generator: "embedded",
+            generator: crate::GeneratorKind::Embedded,
             model: self.name.clone(),
             usage: Usage {
                 prompt_tokens: tokens.len(),

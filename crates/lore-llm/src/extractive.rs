@@ -48,8 +48,8 @@ fn is_fragment(s: &str) -> bool {
 }
 
 impl Generator for ExtractiveGenerator {
-    fn kind(&self) -> &'static str {
-        "extractive"
+    fn kind(&self) -> crate::GeneratorKind {
+        crate::GeneratorKind::Extractive
     }
 
     fn model(&self) -> String {
@@ -115,7 +115,7 @@ impl Generator for ExtractiveGenerator {
         }
         Ok(Generation {
             text,
-            generator: "extractive",
+            generator: crate::GeneratorKind::Extractive,
             model: self.model(),
             // No LLM ran: no tokens to count or pay for.
             usage: Usage::default(),

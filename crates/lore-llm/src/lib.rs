@@ -96,13 +96,59 @@ pub struct Usage {
     pub completion_tokens: usize,
 }
 
+/// Which generator writes answers.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum GeneratorKind {
+    /// A GGUF model in process (llama.cpp).
+    Embedded,
+    /// An OpenAI-compatible server.
+    #[serde(rename = "openai")]
+    OpenAi,
+    /// No LLM: quoted sentences.
+    Extractive,
+}
+
+impl GeneratorKind {
+    /// The name used on the CLI and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GeneratorKind::Embedded => "embedded",
+            GeneratorKind::OpenAi => "openai",
+            GeneratorKind::Extractive => "extractive",
+        }
+    }
+}
+
+impl std::fmt::Display for GeneratorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for GeneratorKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "embedded" => Ok(GeneratorKind::Embedded),
+            "openai" => Ok(GeneratorKind::OpenAi),
+            "extractive" => Ok(GeneratorKind::Extractive),
+            other => Err(format!(
+                "unknown generator `{other}`: expected embedded, openai or extractive"
+            )),
+        }
+    }
+}
+
 /// The result of one generation.
 #[derive(Debug, Clone)]
 pub struct Generation {
     /// The full generated text (the concatenation of the streamed pieces).
     pub text: String,
     /// `embedded`, `openai` or `extractive`.
-    pub generator: &'static str,
+    pub generator: GeneratorKind,
     /// The model that answered (GGUF file stem, the server's model name, or the embedding
     /// model for the extractive answerer).
     pub model: String,
@@ -118,7 +164,7 @@ pub type TokenSink<'a> = &'a mut dyn FnMut(&str);
 /// Something that writes an answer from a prompt.
 pub trait Generator: Send + Sync {
     /// `embedded`, `openai` or `extractive`.
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> GeneratorKind;
 
     /// The model's name, as reported in answers.
     fn model(&self) -> String;

@@ -43,7 +43,20 @@ pub struct AnswerRequest {
     /// Set when the caller has gone (client disconnected, request timed out): generation
     /// stops at the next token.
     pub cancel: lore_core::Cancel,
+    /// Answer tokens at most (1..=[`MAX_ANSWER_TOKENS`]; default `[llm]
+    /// max_answer_tokens`).
+    pub max_tokens: Option<usize>,
+    /// Sampling temperature, 0-2 (default `[llm] temperature`; 0: greedy).
+    pub temperature: Option<f32>,
+    /// More stop sequences (besides the prompt template's), at most 4 as in OpenAI's API.
+    pub stop: Vec<String>,
+    /// What retrieval searches for when it differs from the question: a follow-up made
+    /// self-contained from the conversation ([`crate::followup::contextualize`]).
+    pub retrieval_query: Option<String>,
 }
+
+/// Largest `max_tokens` an answer may ask for.
+pub const MAX_ANSWER_TOKENS: usize = 8192;
 
 /// Passages an answer may retrieve at most: a prompt holds a handful, and each one more
 /// costs retrieval, packing and grounding time (`top_k` 1000 took 4.6 s per answer).
@@ -62,6 +75,10 @@ impl AnswerRequest {
             prompt: None,
             access: lore_core::Access::all(),
             cancel: lore_core::Cancel::never(),
+            max_tokens: None,
+            temperature: None,
+            stop: Vec::new(),
+            retrieval_query: None,
         }
     }
 }
@@ -323,6 +340,9 @@ impl Engine {
         // The keys need the retrieved context: a cached answer is only ever reused for the
         // passages it was written from.
         let keys = self.answer_keys(&setup, generator.as_ref(), &hits);
+        // What retrieval searched for: the question, or a follow-up made self-contained;
+        // the extractive answerer quotes the sentences closest to it.
+        let searched = setup.search.query.clone();
         let Setup {
             question,
             llm,
@@ -409,13 +429,67 @@ impl Engine {
 
         let request = GenerateRequest {
             messages: packed.messages.clone(),
-            question: question.to_string(),
+            question: searched,
             passages: packed.passages.clone(),
             max_tokens: llm.max_answer_tokens,
             temperature: llm.temperature,
             stop: template.stop.clone(),
             cancel: req.cancel.clone(),
         };
+        let generated = self.generate_stage(
+            generator.as_ref(),
+            kind,
+            &llm,
+            &request,
+            started,
+            &mut timings,
+            &mut notices,
+            on_event,
+        )?;
+        let finished =
+            self.finish_stage(&generated.text, &packed.hits, &context, &llm, &mut timings)?;
+        timings.total = ms(started);
+        let mut answer = Answer {
+            answer: self.shown_text(finished.text),
+            citations: finished.citations,
+            context,
+            generator: generated.generator.to_string(),
+            model: generated.model,
+            prompt: (generated.generator != GeneratorKind::Extractive).then(|| template.id()),
+            usage: generated.usage,
+            timings_ms: timings,
+            grounding: finished.grounding,
+            invented_citations: finished.invented,
+            notices,
+            cached: None,
+            cache_key: None,
+        };
+        // A fallback's answer is not what the requested generator would write: not cached,
+        // so the next request tries the generator again.
+        if let Some(keys) = keys.filter(|_| generated.generator == kind) {
+            self.store_answer(&keys, question, &mut answer);
+        }
+        Ok(answer)
+    }
+
+    /// The generate stage: the requested generator, or the extractive one (with a notice)
+    /// when the LLM is unreachable and `[llm] extractive_fallback` is on; fills the
+    /// `generate`, `ttft` and `decode` timings.
+    ///
+    /// # Errors
+    /// [`EngineError::Llm`] when generation fails without a fallback.
+    #[allow(clippy::too_many_arguments)]
+    fn generate_stage(
+        &self,
+        generator: &dyn Generator,
+        kind: GeneratorKind,
+        llm: &crate::LlmConfig,
+        request: &GenerateRequest,
+        started: Instant,
+        timings: &mut AnswerTimings,
+        notices: &mut Vec<String>,
+        on_event: &mut dyn FnMut(AnswerEvent<'_>),
+    ) -> Result<Generation, EngineError> {
         let gen_start = Instant::now();
         // Time to first token as the caller sees it, whichever generator produced it.
         let first_token: Cell<Option<Instant>> = Cell::new(None);
@@ -424,7 +498,7 @@ impl Engine {
                 first_token.set(Some(Instant::now()));
             }
         };
-        let generation = match generator.generate(&request, &mut |piece| {
+        let generation = match generator.generate(request, &mut |piece| {
             mark();
             on_event(AnswerEvent::Token(piece));
         }) {
@@ -441,72 +515,58 @@ impl Engine {
                 on_event(AnswerEvent::Notice(&notice));
                 notices.push(notice);
                 let extractive = self.generator(GeneratorKind::Extractive)?;
-                extractive.generate(&request, &mut |piece| {
+                extractive.generate(request, &mut |piece| {
                     mark();
                     on_event(AnswerEvent::Token(piece));
                 })?
             }
             Err(e) => return Err(e.into()),
         };
-        let Generation {
-            text,
-            generator: generator_name,
-            model,
-            usage,
-            notice,
-            ..
-        } = generation;
         let gen_end = Instant::now();
         timings.generate = gen_end.duration_since(gen_start).as_secs_f64() * 1e3;
         let first = first_token.get().unwrap_or(gen_end);
         timings.ttft = first.duration_since(started).as_secs_f64() * 1e3;
         timings.decode = gen_end.duration_since(first).as_secs_f64() * 1e3;
-        if let Some(n) = notice {
-            on_event(AnswerEvent::Notice(&n));
-            notices.push(n);
+        if let Some(n) = &generation.notice {
+            on_event(AnswerEvent::Notice(n));
+            notices.push(n.clone());
         }
+        Ok(generation)
+    }
 
+    /// The finish stage: `[n]` markers resolved against the passages given, then the
+    /// grounding check and its action; fills the `cite` and `grounding` timings.
+    ///
+    /// # Errors
+    /// [`EngineError::Embed`] from the grounding check.
+    fn finish_stage(
+        &self,
+        text: &str,
+        passages: &[Hit],
+        context: &[Citation],
+        llm: &crate::LlmConfig,
+        timings: &mut AnswerTimings,
+    ) -> Result<Finished, EngineError> {
         let t = Instant::now();
-        let cited = resolve(&text, packed.hits.len());
+        let cited = resolve(text, passages.len());
         let citations: Vec<Citation> = cited.cited.iter().map(|n| context[n - 1].clone()).collect();
         timings.cite = ms(t);
 
         let t = Instant::now();
-        let (answer, grounding) = if llm.grounding.enabled {
-            let passages: Vec<&str> = packed.hits.iter().map(|h| h.text.as_str()).collect();
-            let g = grounding::check(
-                self.embedder.as_ref(),
-                &cited.text,
-                &passages,
-                &llm.grounding,
-            )?;
+        let (text, grounding) = if llm.grounding.enabled {
+            let texts: Vec<&str> = passages.iter().map(|h| h.text.as_str()).collect();
+            let g = grounding::check(self.embedder.as_ref(), &cited.text, &texts, &llm.grounding)?;
             (g.apply(&cited.text, llm.grounding.action), Some(g))
         } else {
             (cited.text.clone(), None)
         };
         timings.grounding = ms(t);
-        timings.total = ms(started);
-        let mut answer = Answer {
-            answer: self.shown_text(answer),
+        Ok(Finished {
+            text,
             citations,
-            context,
-            generator: generator_name.to_string(),
-            model,
-            prompt: (generator_name != "extractive").then(|| template.id()),
-            usage,
-            timings_ms: timings,
             grounding,
-            invented_citations: cited.invented,
-            notices,
-            cached: None,
-            cache_key: None,
-        };
-        // A fallback's answer is not what the requested generator would write: not cached,
-        // so the next request tries the generator again.
-        if let Some(keys) = keys.filter(|_| generator_name == kind.as_str()) {
-            self.store_answer(&keys, question, &mut answer);
-        }
-        Ok(answer)
+            invented: cited.invented,
+        })
     }
 
     /// [`Engine::answer_loaded`] from the caches only: the exact cached answer for this
@@ -543,7 +603,29 @@ impl Engine {
     /// loaded on demand by [`Engine::answer_loaded`], only if already loaded by
     /// [`Engine::answer_cached`]).
     fn setup<'r>(&self, req: &'r AnswerRequest) -> Result<Setup<'r>, EngineError> {
-        let llm = self.config.llm.clone();
+        let mut llm = self.config.llm.clone();
+        // Per-request generation settings go into `llm`, and so into the cache key.
+        if let Some(n) = req.max_tokens {
+            if n == 0 || n > MAX_ANSWER_TOKENS {
+                return Err(EngineError::InvalidRequest(format!(
+                    "max_tokens must be between 1 and {MAX_ANSWER_TOKENS}, got {n}"
+                )));
+            }
+            llm.max_answer_tokens = n;
+        }
+        if let Some(t) = req.temperature {
+            if !(0.0..=2.0).contains(&t) {
+                return Err(EngineError::InvalidRequest(format!(
+                    "temperature must be between 0 and 2, got {t}"
+                )));
+            }
+            llm.temperature = t;
+        }
+        if req.stop.len() > 4 || req.stop.iter().any(|s| s.is_empty() || s.len() > 64) {
+            return Err(EngineError::InvalidRequest(
+                "stop takes at most 4 sequences of 1-64 bytes".into(),
+            ));
+        }
         let question = req.question.trim();
         if question.is_empty() {
             return Err(EngineError::InvalidRequest("question is empty".into()));
@@ -555,10 +637,11 @@ impl Engine {
                 llm.max_question_chars
             )));
         }
-        let template = self
+        let mut template = self
             .prompts
             .get(req.prompt.as_deref().unwrap_or(&llm.prompt))?
             .clone();
+        template.stop.extend(req.stop.iter().cloned());
         if let Some(topic) = self.guard.topics.blocked(&req.collection, question) {
             return Err(EngineError::TopicBlocked {
                 topic,
@@ -577,7 +660,12 @@ impl Engine {
                 "top_k for an answer must be between 1 and {MAX_ANSWER_TOP_K}, got {top_k}"
             )));
         }
-        let mut search = SearchRequest::new(req.collection.clone(), question.as_ref());
+        let query = match &req.retrieval_query {
+            Some(q) if self.guard.config.mask_questions => self.guard.masker.mask(q).into_owned(),
+            Some(q) => q.clone(),
+            None => question.to_string(),
+        };
+        let mut search = SearchRequest::new(req.collection.clone(), query);
         search.top_k = top_k;
         search.mode = req.mode;
         search.filters = req.filters.clone();
@@ -713,6 +801,14 @@ struct Setup<'r> {
     template: crate::PromptTemplate,
     kind: GeneratorKind,
     search: SearchRequest,
+}
+
+/// What the finish stage hands back: the answer text after citations and grounding.
+struct Finished {
+    text: String,
+    citations: Vec<Citation>,
+    grounding: Option<Grounding>,
+    invented: Vec<usize>,
 }
 
 /// A cached answer found for a question.

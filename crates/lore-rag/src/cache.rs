@@ -132,7 +132,7 @@ impl EngineCaches {
         let shared = match (&config.redis.url, config.enabled) {
             (Some(_), true) => Some(
                 Shared::open(&config.redis)
-                    .map_err(|e| EngineError::InvalidRequest(e.to_string()))?,
+                    .map_err(|e| EngineError::Config(format!("[cache.redis] {e}")))?,
             ),
             _ => None,
         };
@@ -288,6 +288,7 @@ impl EngineCaches {
                 .text(&s.access)
                 .text(if s.masked { "masked" } else { "plain" })
                 .text(&s.template.id())
+                .text(&s.template.stop.join("\u{1f}"))
                 .text(s.kind.as_str())
                 .text(s.model)
                 .text(&settings)

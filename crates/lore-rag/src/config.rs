@@ -1,4 +1,6 @@
-//! Engine configuration.
+//! Engine configuration: the sections of the settings the engine reads. Each section's
+//! defaults are written once, in its `Default`; `lore-settings` composes the sections into
+//! the one `Settings` type and resolves them from `lore.toml`, `LORE_*` and flags.
 
 use std::path::PathBuf;
 
@@ -6,54 +8,78 @@ use lore_cache::CacheConfig;
 use lore_embed::Precision;
 use lore_index::StoreOptions;
 use lore_ingest::ChunkerConfig;
+use serde::{Deserialize, Serialize};
 
 use crate::LlmConfig;
+
+/// `[embedding]`: the embedding model and how ingest batches it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbeddingSettings {
+    /// Models dir (embedding model, ONNX Runtime, GGUF files under `llm/`); none: the
+    /// default cache dir (`~/.cache/lore/models`).
+    pub models_dir: Option<PathBuf>,
+    /// Weights: `f32` (default: measured faster here, docs/benchmarks.md) or `int8`.
+    pub precision: Precision,
+    /// Inference threads; none: all cores.
+    pub threads: Option<usize>,
+    /// Texts per inference call (sorted by length first so a batch pads little).
+    pub batch_size: usize,
+    /// Chunks embedded together during ingest, across documents.
+    pub ingest_batch_chunks: usize,
+}
+
+impl Default for EmbeddingSettings {
+    fn default() -> Self {
+        EmbeddingSettings {
+            models_dir: None,
+            precision: Precision::default(),
+            threads: None,
+            batch_size: lore_embed::OnnxOptions::default().batch_size,
+            ingest_batch_chunks: 256,
+        }
+    }
+}
+
+impl EmbeddingSettings {
+    /// Inference threads: the setting, else every core.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| lore_embed::OnnxOptions::default().threads)
+            .max(1)
+    }
+}
 
 /// Everything the engine needs to start.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Data dir (catalog and indexes).
     pub data_dir: PathBuf,
-    /// Models dir; `None` resolves `LORE_MODELS_DIR`, then the default cache dir.
-    pub models_dir: Option<PathBuf>,
-    /// Embedding model precision (default f32: see docs/benchmarks.md for the measurement).
-    pub precision: Precision,
-    /// Threads for embedding inference (default: all cores).
-    pub embed_threads: usize,
-    /// Texts per inference batch (default 32).
-    pub embed_batch: usize,
-    /// Chunking.
-    pub chunker: ChunkerConfig,
-    /// Store tuning.
+    /// `[embedding]`.
+    pub embedding: EmbeddingSettings,
+    /// `[chunking]`: the chunk size and overlap a new collection records (a collection
+    /// keeps its own afterwards).
+    pub chunking: ChunkerConfig,
+    /// `[store]`.
     pub store: StoreOptions,
-    /// Chunks embedded together during ingest (across documents; default 256).
-    pub ingest_batch_chunks: usize,
-    /// Persist the indexes after this many chunks written (default 20,000) and at the end.
-    pub flush_every_chunks: usize,
-    /// Answer generation.
+    /// `[llm]`: answer generation.
     pub llm: LlmConfig,
-    /// Caches (embedding, retrieval, exact and semantic answers; Redis).
+    /// `[cache]`: embedding, retrieval, exact and semantic answers; Redis.
     pub cache: CacheConfig,
-    /// Guardrails: PII masking, blocked topics.
+    /// `[guard]`: PII masking, blocked topics.
     pub guard: crate::GuardConfig,
-    /// Per-file ingest limits: nesting depth, decompression, extracted text.
+    /// `[ingest]`: per-file limits (nesting depth, decompression, extracted text).
     pub ingest: lore_ingest::Limits,
 }
 
 impl EngineConfig {
     /// Defaults with the given data dir.
     pub fn new(data_dir: PathBuf) -> Self {
-        let defaults = lore_embed::OnnxOptions::default();
         EngineConfig {
             data_dir,
-            models_dir: None,
-            precision: Precision::default(),
-            embed_threads: defaults.threads,
-            embed_batch: defaults.batch_size,
-            chunker: ChunkerConfig::default(),
+            embedding: EmbeddingSettings::default(),
+            chunking: ChunkerConfig::default(),
             store: StoreOptions::default(),
-            ingest_batch_chunks: 256,
-            flush_every_chunks: 20_000,
             llm: LlmConfig::default(),
             cache: CacheConfig::default(),
             guard: crate::GuardConfig::default(),

@@ -29,6 +29,32 @@ pub enum EngineError {
     /// Answer generation failure.
     #[error(transparent)]
     Llm(#[from] lore_llm::LlmError),
+    /// A setting the engine was started with is unusable (a bad `[guard]` pattern, a
+    /// malformed Redis URL, a missing prompt file): the operator's problem, never the
+    /// caller's (a 5xx at the API edge).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The run asked for another chunking than the collection was built with.
+    #[error("collection `{collection}` is chunked at {have}; this run asks for {want}: ingest with the collection's chunking (drop the chunking flags), or re-chunk it (`--rechunk`: its documents are replaced by this run's)")]
+    ChunkingMismatch {
+        /// The collection.
+        collection: String,
+        /// Its recorded chunking.
+        have: lore_index::Chunking,
+        /// The run's.
+        want: lore_index::Chunking,
+    },
+    /// A collection of this name exists already.
+    #[error("collection `{0}` already exists")]
+    CollectionExists(String),
+    /// No such document in the collection, or none the caller may see.
+    #[error("document `{document}` not found in collection `{collection}`")]
+    DocumentNotFound {
+        /// The collection.
+        collection: String,
+        /// The id or source asked for.
+        document: String,
+    },
     /// The question touches a blocked topic (`[guard.blocked_topics]`).
     #[error("questions about `{topic}` are not answered from collection `{collection}`")]
     TopicBlocked {
@@ -66,29 +92,30 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Embed`] when the models are missing (the message names the set-up
     /// command) or fail to load; [`EngineError::Index`] when the data dir cannot be opened;
-    /// [`EngineError::InvalidRequest`] for a malformed Redis URL.
+    /// [`EngineError::Config`] for a malformed Redis URL, `[guard]` pattern or prompt
+    /// template file.
     pub fn open(config: EngineConfig) -> Result<Self, EngineError> {
-        let (models_dir, how) = resolve_models_dir(config.models_dir.as_deref());
-        let files = ModelFiles::locate(&models_dir, how, config.precision)?;
+        let (models_dir, how) = resolve_models_dir(config.embedding.models_dir.as_deref());
+        let files = ModelFiles::locate(&models_dir, how, config.embedding.precision)?;
         let embedder = OnnxEmbedder::load(
             files,
             OnnxOptions {
-                threads: config.embed_threads,
-                batch_size: config.embed_batch,
+                threads: config.embedding.threads(),
+                batch_size: config.embedding.batch_size.max(1),
             },
         )?;
         let chunker = Chunker::new(
             embedder.tokenizer(),
             lore_ingest::ChunkerConfig {
                 max_seq_tokens: embedder.max_tokens(),
-                ..config.chunker
+                ..config.chunking
             },
         )?;
         let prompts = PromptLibrary::load(&config.data_dir.join("prompts"))?;
         let store = Store::open(&config.data_dir, config.store)?;
         let caches = EngineCaches::new(&config.cache)?;
         let guard = crate::Guard::new(config.guard.clone())
-            .map_err(|e| EngineError::InvalidRequest(format!("[guard] {e}")))?;
+            .map_err(|e| EngineError::Config(format!("[guard] {e}")))?;
         Ok(Engine {
             store,
             embedder: Arc::new(embedder),
@@ -101,16 +128,6 @@ impl Engine {
             caches,
             guard,
         })
-    }
-
-    /// The store (collections, documents, consistency checks).
-    pub fn store(&mut self) -> &mut Store {
-        &mut self.store
-    }
-
-    /// The store, read-only (listing collections and documents while others search).
-    pub fn store_ref(&self) -> &Store {
-        &self.store
     }
 
     /// The embedding model.
@@ -142,19 +159,6 @@ impl Engine {
     /// The configuration in use.
     pub fn config(&self) -> &EngineConfig {
         &self.config
-    }
-
-    /// Deletes the document with `source` from a collection (catalog and both indexes).
-    /// Returns whether it existed.
-    ///
-    /// # Errors
-    /// [`EngineError::Index`] (unknown collection, store failure).
-    pub fn delete(&mut self, collection: &str, source: &str) -> Result<bool, EngineError> {
-        let info = self.store.collection(collection)?;
-        let source = lore_ingest::normalize_source(std::path::Path::new(source));
-        let deleted = self.store.delete_document(&info, &source)?.is_some();
-        self.store.flush()?;
-        Ok(deleted)
     }
 }
 

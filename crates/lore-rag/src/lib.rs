@@ -10,9 +10,11 @@
 pub mod answer;
 pub mod cache;
 pub mod cite;
+pub mod collections;
 pub mod compress;
 pub mod config;
 pub mod engine;
+pub mod followup;
 pub mod grounding;
 pub mod guard;
 pub mod ingest;
@@ -22,11 +24,18 @@ pub mod search;
 
 pub use answer::{Answer, AnswerEvent, AnswerRequest, AnswerTimings, Citation};
 pub use cache::{CacheHit, CacheStats, EngineCaches};
-pub use config::EngineConfig;
+pub use collections::{CollectionSummary, DocumentRef, IndexCounts, Verification};
+pub use config::{EmbeddingSettings, EngineConfig};
 pub use engine::{Engine, EngineError};
 pub use grounding::{Grounding, GroundingAction, GroundingConfig};
 pub use guard::{Guard, GuardConfig};
-pub use ingest::{FileError, FileReport, FileStatus, IngestEvent, IngestReport, Prepared};
-pub use llm_config::{ConfigFile, GeneratorKind, LlmConfig};
+pub use ingest::{
+    run_ingest, EngineCell, EngineLock, FileError, FileReport, FileStatus, IngestEvent, IngestItem,
+    IngestOptions, IngestReport, Prepared, FILE_ERROR_CODES,
+};
+pub use llm_config::{GeneratorKind, LlmConfig};
 pub use prompt::{PromptLibrary, PromptTemplate};
-pub use search::{SearchRequest, SearchResponse, Timings};
+pub use search::{
+    fuse_collections, CollectionHit, MultiSearchResponse, SearchRequest, SearchResponse, Timings,
+    DEFAULT_CANDIDATES, DEFAULT_TOP_K,
+};

@@ -64,7 +64,7 @@ impl PromptTemplate {
         ] {
             for placeholder in needs {
                 if !text.contains(placeholder) {
-                    return Err(EngineError::InvalidRequest(format!(
+                    return Err(EngineError::Config(format!(
                         "prompt template {origin}: `{field}` lacks {placeholder}"
                     )));
                 }
@@ -128,7 +128,7 @@ impl PromptLibrary {
             paths.sort();
             for path in paths {
                 let text = std::fs::read_to_string(&path).map_err(|e| {
-                    EngineError::InvalidRequest(format!("prompt template {}: {e}", path.display()))
+                    EngineError::Config(format!("prompt template {}: {e}", path.display()))
                 })?;
                 lib.add(&text, &path.display().to_string())?;
             }
@@ -138,7 +138,7 @@ impl PromptLibrary {
 
     fn add(&mut self, text: &str, origin: &str) -> Result<(), EngineError> {
         let t: PromptTemplate = toml::from_str(text)
-            .map_err(|e| EngineError::InvalidRequest(format!("prompt template {origin}: {e}")))?;
+            .map_err(|e| EngineError::Config(format!("prompt template {origin}: {e}")))?;
         t.check(origin)?;
         self.templates
             .entry(t.name.clone())

@@ -12,6 +12,12 @@ use crate::{Engine, EngineCaches, EngineError};
 /// Most results a search may ask for.
 pub const MAX_TOP_K: usize = 1000;
 
+/// Results a search returns when the request names no `top_k` (CLI, HTTP and SDKs alike).
+pub const DEFAULT_TOP_K: usize = 10;
+
+/// Candidates each leg contributes to hybrid fusion by default.
+pub const DEFAULT_CANDIDATES: usize = 100;
+
 /// A search.
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
@@ -19,7 +25,7 @@ pub struct SearchRequest {
     pub query: String,
     /// Collection to search.
     pub collection: String,
-    /// Results wanted (1..=1000; default 10).
+    /// Results wanted (1..=1000; default [`DEFAULT_TOP_K`]).
     pub top_k: usize,
     /// Legs to run.
     pub mode: SearchMode,
@@ -38,10 +44,10 @@ impl SearchRequest {
         SearchRequest {
             query: query.into(),
             collection: collection.into(),
-            top_k: 10,
+            top_k: DEFAULT_TOP_K,
             mode: SearchMode::Hybrid,
             filters: Vec::new(),
-            candidates: 100,
+            candidates: DEFAULT_CANDIDATES,
             access: Access::all(),
         }
     }
@@ -81,8 +87,9 @@ pub struct SearchResponse {
     /// How the dense leg ran (absent for BM25 mode and cached results).
     #[serde(skip)]
     pub dense_strategy: Option<DenseStrategy>,
-    /// Served from the retrieval cache (the timings are then the lookup's).
-    pub cached: bool,
+    /// `exact` when served from the retrieval cache (the timings are then the lookup's);
+    /// null when computed. The same field, of the same type, as an answer's.
+    pub cached: Option<crate::CacheHit>,
 }
 
 impl Engine {
@@ -172,7 +179,7 @@ impl Engine {
             hits: self.shown(hits.as_ref().clone()),
             timings_ms: t,
             dense_strategy,
-            cached: false,
+            cached: None,
         })
     }
 
@@ -248,7 +255,7 @@ impl Engine {
                     ..Timings::default()
                 },
                 dense_strategy: None,
-                cached: true,
+                cached: Some(crate::CacheHit::Exact),
             });
         Ok(Probe {
             start,
@@ -300,4 +307,158 @@ struct Probe {
 
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
+}
+
+/// A hit of a search over several collections: the collection it came from and the hit.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CollectionHit {
+    /// The collection holding the chunk.
+    pub collection: String,
+    /// The hit (its `score` is the fused RRF score when several collections were searched).
+    #[serde(flatten)]
+    pub hit: Hit,
+}
+
+/// Results of a search over one or more collections.
+#[derive(Debug, Clone, Serialize)]
+pub struct MultiSearchResponse {
+    /// Hits, best first.
+    pub hits: Vec<CollectionHit>,
+    /// Stage timings of the first collection's search.
+    pub timings_ms: Timings,
+    /// `exact` when every collection's results came from the retrieval cache.
+    pub cached: Option<crate::CacheHit>,
+}
+
+/// One collection's hits as they are; several fused by reciprocal rank (Cormack et al. 2009,
+/// k = [`lore_index::fusion::RRF_K`]) since their scores are not comparable. Chunk ids are
+/// unique across the catalog, so the fusion runs on them; at most `top_k` hits.
+pub fn fuse_collections(lists: Vec<(String, Vec<Hit>)>, top_k: usize) -> Vec<CollectionHit> {
+    if lists.len() == 1 {
+        let (collection, hits) = lists.into_iter().next().unwrap_or_default();
+        return hits
+            .into_iter()
+            .take(top_k)
+            .map(|hit| CollectionHit {
+                collection: collection.clone(),
+                hit,
+            })
+            .collect();
+    }
+    let ids: Vec<Vec<i64>> = lists
+        .iter()
+        .map(|(_, hits)| hits.iter().map(|h| h.chunk_id).collect())
+        .collect();
+    let refs: Vec<&[i64]> = ids.iter().map(Vec::as_slice).collect();
+    let fused = reciprocal_rank_fusion(&refs, lore_index::fusion::RRF_K);
+    let mut by_id: std::collections::HashMap<i64, CollectionHit> = lists
+        .into_iter()
+        .flat_map(|(collection, hits)| {
+            hits.into_iter().map(move |hit| {
+                (
+                    hit.chunk_id,
+                    CollectionHit {
+                        collection: collection.clone(),
+                        hit,
+                    },
+                )
+            })
+        })
+        .collect();
+    fused
+        .into_iter()
+        .take(top_k)
+        .filter_map(|(id, score)| {
+            let mut h = by_id.remove(&id)?;
+            h.hit.score = score;
+            Some(h)
+        })
+        .collect()
+}
+
+impl Engine {
+    /// Searches each collection of `collections` with `req` (its `collection` ignored) and
+    /// fuses the results ([`fuse_collections`]).
+    ///
+    /// # Errors
+    /// As [`Engine::search`], for the first collection that fails.
+    pub fn search_collections(
+        &mut self,
+        collections: &[String],
+        req: &SearchRequest,
+    ) -> Result<MultiSearchResponse, EngineError> {
+        for c in collections {
+            self.load(c)?;
+        }
+        self.search_collections_loaded(collections, req)
+    }
+
+    /// [`Engine::search_collections`] over collections already [`Engine::load`]ed.
+    ///
+    /// # Errors
+    /// As [`Engine::search_loaded`].
+    pub fn search_collections_loaded(
+        &self,
+        collections: &[String],
+        req: &SearchRequest,
+    ) -> Result<MultiSearchResponse, EngineError> {
+        let mut lists = Vec::with_capacity(collections.len());
+        let mut timings = None;
+        let mut cached = Some(crate::CacheHit::Exact);
+        for c in collections {
+            let one = SearchRequest {
+                collection: c.clone(),
+                ..req.clone()
+            };
+            let resp = self.search_loaded(&one)?;
+            timings.get_or_insert(resp.timings_ms);
+            cached = cached.and(resp.cached);
+            lists.push((c.clone(), resp.hits));
+        }
+        Ok(MultiSearchResponse {
+            hits: fuse_collections(lists, req.top_k),
+            timings_ms: timings.unwrap_or_default(),
+            cached,
+        })
+    }
+}
+
+#[cfg(test)]
+mod fusion_tests {
+    use super::*;
+
+    fn hit(chunk_id: i64, score: f32) -> Hit {
+        Hit {
+            document_id: chunk_id,
+            chunk_id,
+            source: format!("doc-{chunk_id}"),
+            title: String::new(),
+            page: None,
+            heading: None,
+            domain: None,
+            score,
+            text: String::new(),
+        }
+    }
+
+    #[test]
+    fn one_collection_keeps_its_scores_and_several_are_fused_by_rank() {
+        let one = fuse_collections(vec![("a".into(), vec![hit(1, 9.0), hit(2, 3.0)])], 1);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].hit.score, 9.0);
+        let fused = fuse_collections(
+            vec![
+                ("a".into(), vec![hit(1, 9.0), hit(2, 3.0)]),
+                ("b".into(), vec![hit(7, 0.1), hit(8, 0.05)]),
+            ],
+            3,
+        );
+        let order: Vec<(&str, i64)> = fused
+            .iter()
+            .map(|h| (h.collection.as_str(), h.hit.chunk_id))
+            .collect();
+        // Equal ranks tie; the earlier collection goes first.
+        assert_eq!(order, [("a", 1), ("b", 7), ("a", 2)]);
+        assert!((fused[0].hit.score - 1.0 / 61.0).abs() < 1e-6);
+    }
 }

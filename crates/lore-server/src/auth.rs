@@ -8,14 +8,16 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use lore_core::{Access, Rate, Role};
 use lore_index::KeyRejection;
 
-use crate::error::{ApiError, ErrorType};
+use crate::codes::ErrorCode;
+use crate::error::ApiError;
+use crate::routing::RouteTable;
 use crate::state::AppState;
 
 /// Who is calling, as the handlers see it.
@@ -60,8 +62,7 @@ impl Principal {
         if self.is_unscoped_admin() {
             Ok(())
         } else {
-            Err(forbidden(
-                "unscoped_admin_required",
+            Err(ApiError::new(ErrorCode::UnscopedAdminRequired,
                 "this route shows or changes data of every collection: it needs an admin key without collection or domain restrictions",
             ))
         }
@@ -99,7 +100,7 @@ impl Principal {
         if self.access.allows_collection(collection) {
             Ok(())
         } else {
-            Err(crate::routes::collections::not_found(collection))
+            Err(ApiError::collection_not_found(collection))
         }
     }
 
@@ -117,8 +118,8 @@ impl Principal {
         if self.access.allows_domain(domain) {
             Ok(())
         } else {
-            Err(forbidden(
-                "domain_forbidden",
+            Err(ApiError::new(
+                ErrorCode::DomainForbidden,
                 format!(
                     "this API key may not use documents of domain `{}`",
                     domain.unwrap_or("(none)")
@@ -135,55 +136,12 @@ impl Principal {
     pub fn check_whole_collection(&self, collection: &str) -> Result<(), ApiError> {
         self.check_collection(collection)?;
         if self.access.domains.is_some() {
-            return Err(forbidden(
-                "domain_forbidden",
+            return Err(ApiError::new(
+                ErrorCode::DomainForbidden,
                 "a key restricted to domains may not create or delete whole collections",
             ));
         }
         Ok(())
-    }
-}
-
-/// A 403.
-pub fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError {
-        status: StatusCode::FORBIDDEN,
-        code,
-        message: message.into(),
-        kind: ErrorType::Auth,
-    }
-}
-
-fn unauthorized(code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError {
-        status: StatusCode::UNAUTHORIZED,
-        code,
-        message: message.into(),
-        kind: ErrorType::Auth,
-    }
-}
-
-/// The role a request needs; `None` for public routes.
-pub fn required_role(method: &Method, path: &str, public_metrics: bool) -> Option<Role> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match segments.as_slice() {
-        [""] | ["health"] | ["openapi.json"] | ["docs"] | ["assets", ..] => None,
-        ["metrics"] if public_metrics => None,
-        ["metrics"] | ["health", "detailed"] => Some(Role::Admin),
-        ["v1", "admin", ..] | ["v1", "cache", ..] => Some(Role::Admin),
-        ["v1", "jobs", ..] => Some(Role::Writer),
-        ["v1", "collections"] | ["v1", "collections", _]
-            if method == Method::POST || method == Method::DELETE =>
-        {
-            Some(Role::Writer)
-        }
-        ["v1", "collections", _, "documents", ..]
-            if method == Method::POST || method == Method::DELETE =>
-        {
-            Some(Role::Writer)
-        }
-        // Everything else, unknown routes included (no route map for anonymous callers).
-        _ => Some(Role::Reader),
     }
 }
 
@@ -211,14 +169,20 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     let principal = if !security.auth.enabled {
         Principal::local()
     } else {
-        let Some(role) =
-            required_role(req.method(), req.uri().path(), security.auth.public_metrics)
-        else {
+        // The role the matched route declared where it was registered; no match (an
+        // unknown path, a method the route lacks) needs none: axum answers 404 or 405.
+        let allow = match (
+            req.extensions().get::<MatchedPath>(),
+            req.extensions().get::<Arc<RouteTable>>(),
+        ) {
+            (Some(path), Some(table)) => table.allow(req.method(), path.as_str()),
+            _ => None,
+        };
+        let Some(role) = allow.and_then(|a| a.role(security.auth.public_metrics)) else {
             return next.run(req).await;
         };
         let principal = match presented(&req) {
-            None => Err(unauthorized(
-                "missing_api_key",
+            None => Err(ApiError::new(ErrorCode::MissingApiKey,
                 "this route needs an API key: `Authorization: Bearer <key>` (create one with `lore keys create`)",
             )),
             Some(key) => state
@@ -234,11 +198,13 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 })
                 .map_err(|r| {
                     let code = match r {
-                        KeyRejection::Malformed | KeyRejection::Unknown => "invalid_api_key",
-                        KeyRejection::Revoked => "revoked_api_key",
-                        KeyRejection::Expired => "expired_api_key",
+                        KeyRejection::Malformed | KeyRejection::Unknown => {
+                            ErrorCode::InvalidApiKey
+                        }
+                        KeyRejection::Revoked => ErrorCode::RevokedApiKey,
+                        KeyRejection::Expired => ErrorCode::ExpiredApiKey,
                     };
-                    unauthorized(code, r.to_string())
+                    ApiError::new(code, r.to_string())
                 }),
         };
         let principal = match principal {
@@ -247,8 +213,8 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 crate::metrics::auth_failure("role");
                 let mut res = respond(
                     &req,
-                    forbidden(
-                        "insufficient_role",
+                    ApiError::new(
+                        ErrorCode::InsufficientRole,
                         format!("this route needs the {role} role; the key is a {}", p.role),
                     ),
                 );
@@ -256,7 +222,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 return res;
             }
             Err(e) => {
-                crate::metrics::auth_failure(e.code);
+                crate::metrics::auth_failure(e.code.as_str());
                 return respond(&req, e);
             }
         };
@@ -287,40 +253,4 @@ pub(crate) fn is_openai_route(path: &str) -> bool {
 /// Now, unix seconds (key creation, expiry, revocation).
 pub fn now_secs() -> i64 {
     lore_index::now_ms() / 1000
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_need_the_right_role() {
-        let r = |m: Method, p: &str| required_role(&m, p, false);
-        assert_eq!(r(Method::GET, "/health"), None);
-        assert_eq!(r(Method::GET, "/"), None);
-        assert_eq!(r(Method::GET, "/assets/app.js"), None);
-        assert_eq!(r(Method::GET, "/metrics"), Some(Role::Admin));
-        assert_eq!(required_role(&Method::GET, "/metrics", true), None);
-        assert_eq!(r(Method::POST, "/v1/search"), Some(Role::Reader));
-        assert_eq!(r(Method::POST, "/v1/chat/completions"), Some(Role::Reader));
-        assert_eq!(r(Method::GET, "/v1/collections"), Some(Role::Reader));
-        assert_eq!(r(Method::POST, "/v1/collections"), Some(Role::Writer));
-        assert_eq!(r(Method::DELETE, "/v1/collections/kb"), Some(Role::Writer));
-        assert_eq!(
-            r(Method::GET, "/v1/collections/kb/documents"),
-            Some(Role::Reader)
-        );
-        assert_eq!(
-            r(Method::POST, "/v1/collections/kb/documents"),
-            Some(Role::Writer)
-        );
-        assert_eq!(
-            r(Method::DELETE, "/v1/collections/kb/documents/3"),
-            Some(Role::Writer)
-        );
-        assert_eq!(r(Method::GET, "/v1/jobs/x"), Some(Role::Writer));
-        assert_eq!(r(Method::POST, "/v1/admin/keys"), Some(Role::Admin));
-        assert_eq!(r(Method::DELETE, "/v1/cache"), Some(Role::Admin));
-        assert_eq!(r(Method::GET, "/v1/nope"), Some(Role::Reader));
-    }
 }

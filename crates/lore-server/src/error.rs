@@ -8,32 +8,16 @@ use lore_index::IndexError;
 use lore_rag::EngineError;
 use serde::Serialize;
 
-/// The class of an error (`type` in the JSON): user errors apart from lore's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorType {
-    /// The request was wrong (4xx).
-    InvalidRequest,
-    /// Missing or bad credentials.
-    Auth,
-    /// The collection, document, job or route does not exist.
-    NotFound,
-    /// Too many requests.
-    RateLimited,
-    /// A fault of lore itself (5xx).
-    Internal,
-    /// A dependency (an LLM endpoint) is down or failing.
-    Unavailable,
-}
+pub use crate::codes::{ErrorCode, ErrorType};
 
-/// An API error: HTTP status, stable snake_case code, message.
+/// An API error: a code of the table ([`ErrorCode`]: HTTP status, class) and a message.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ApiError {
-    /// HTTP status.
+    /// HTTP status (the code's).
     pub status: StatusCode,
     /// Stable machine-readable code, e.g. `collection_not_found`.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// What was wrong, for a person.
     pub message: String,
     /// Class.
@@ -60,41 +44,42 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    /// A 400 `invalid_request`-class error with `code`.
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with `code`'s status and class.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
+            status: code.status(),
             code,
             message: message.into(),
-            kind: ErrorType::InvalidRequest,
+            kind: code.kind(),
         }
     }
 
-    /// A 404.
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::NOT_FOUND,
-            code,
-            message: message.into(),
-            kind: ErrorType::NotFound,
-        }
+    /// The 404 of a collection that does not exist, or that the caller may not see (the
+    /// same answer, so a scoped key cannot tell the two apart).
+    pub fn collection_not_found(name: &str) -> Self {
+        ApiError::new(
+            ErrorCode::CollectionNotFound,
+            format!("collection `{name}` not found"),
+        )
     }
 
     /// A 500 whose detail goes to the log, not to the client.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
-        ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal_error",
-            message: "internal error; the server log has the details (see x-request-id)".into(),
-            kind: ErrorType::Internal,
-        }
+        ApiError::new(
+            ErrorCode::InternalError,
+            "internal error; the server log has the details (see x-request-id)",
+        )
     }
 
-    /// With another status (same class).
-    pub fn with_status(mut self, status: StatusCode) -> Self {
-        self.status = status;
-        self
+    /// A 500 for a setting the server runs with that does not work; the detail is logged
+    /// and named to the client (it names a setting, never data).
+    pub fn configuration(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "configuration error");
+        ApiError::new(
+            ErrorCode::ConfigurationError,
+            format!("the server's configuration is unusable: {detail}"),
+        )
     }
 
     /// The OpenAI error object (`{"error": {"message", "type", "param", "code"}}`) for the
@@ -109,7 +94,7 @@ impl ApiError {
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             error: ErrorDetail {
-                code: self.code.to_string(),
+                code: self.code.as_str().to_string(),
                 message: self.message.clone(),
                 kind: self.kind,
             },
@@ -145,7 +130,7 @@ impl OpenAiError {
             ErrorType::Internal | ErrorType::Unavailable => "server_error",
         };
         serde_json::json!({
-            "error": {"message": e.message, "type": kind, "param": null, "code": e.code}
+            "error": {"message": e.message, "type": kind, "param": null, "code": e.code.as_str()}
         })
     }
 }
@@ -159,30 +144,36 @@ impl IntoResponse for OpenAiError {
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
-            EngineError::InvalidRequest(m) => ApiError::bad_request("invalid_request", m),
+            EngineError::InvalidRequest(m) => ApiError::new(ErrorCode::InvalidRequest, m),
             e @ EngineError::TopicBlocked { .. } => {
-                ApiError::bad_request("topic_blocked", e.to_string())
+                ApiError::new(ErrorCode::TopicBlocked, e.to_string())
             }
-            EngineError::Index(IndexError::CollectionNotFound(name)) => ApiError::not_found(
-                "collection_not_found",
+            EngineError::Index(IndexError::CollectionNotFound(name)) => ApiError::new(
+                ErrorCode::CollectionNotFound,
                 format!("collection `{name}` not found"),
             ),
             EngineError::Index(e @ IndexError::InvalidCollectionName(_)) => {
-                ApiError::bad_request("invalid_collection_name", e.to_string())
+                ApiError::new(ErrorCode::InvalidCollectionName, e.to_string())
             }
             EngineError::Index(e @ IndexError::ModelMismatch { .. }) => {
-                ApiError::bad_request("model_mismatch", e.to_string())
-                    .with_status(StatusCode::CONFLICT)
+                ApiError::new(ErrorCode::ModelMismatch, e.to_string())
             }
             EngineError::Index(e @ IndexError::Dimension { .. }) => {
-                ApiError::bad_request("dimension_mismatch", e.to_string())
+                ApiError::new(ErrorCode::DimensionMismatch, e.to_string())
             }
-            EngineError::Llm(e) if e.is_unavailable() => ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "generator_unavailable",
-                message: e.to_string(),
-                kind: ErrorType::Unavailable,
-            },
+            EngineError::Llm(e) if e.is_unavailable() => {
+                ApiError::new(ErrorCode::GeneratorUnavailable, e.to_string())
+            }
+            EngineError::Config(m) => ApiError::configuration(m),
+            e @ EngineError::ChunkingMismatch { .. } => {
+                ApiError::new(ErrorCode::ChunkingMismatch, e.to_string())
+            }
+            e @ EngineError::CollectionExists(_) => {
+                ApiError::new(ErrorCode::CollectionExists, e.to_string())
+            }
+            e @ EngineError::DocumentNotFound { .. } => {
+                ApiError::new(ErrorCode::DocumentNotFound, e.to_string())
+            }
             other => ApiError::internal(other),
         }
     }
@@ -202,7 +193,7 @@ impl From<lore_embed::EmbedError> for ApiError {
 
 impl From<lore_core::FilterError> for ApiError {
     fn from(e: lore_core::FilterError) -> Self {
-        ApiError::bad_request("invalid_filter", e.to_string())
+        ApiError::new(ErrorCode::InvalidFilter, e.to_string())
     }
 }
 
@@ -214,7 +205,7 @@ mod tests {
     fn engine_errors_map_to_user_or_internal() {
         let e: ApiError = EngineError::Index(IndexError::CollectionNotFound("x".into())).into();
         assert_eq!(e.status, StatusCode::NOT_FOUND);
-        assert_eq!(e.code, "collection_not_found");
+        assert_eq!(e.code, ErrorCode::CollectionNotFound);
         let e: ApiError = EngineError::InvalidRequest("query is empty".into()).into();
         assert_eq!(
             (e.status, e.kind),

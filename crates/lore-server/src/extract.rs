@@ -3,9 +3,9 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
+use crate::codes::ErrorCode;
 use crate::error::ApiError;
 
 /// `Json<T>` with errors as [`ApiError`]: `unsupported_media_type` (415) without a JSON
@@ -32,16 +32,14 @@ where
 pub fn json_rejection(rejection: JsonRejection) -> ApiError {
     let text = rejection.body_text();
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::bad_request(
-            "unsupported_media_type",
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
             "expected a body with Content-Type: application/json",
-        )
-        .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
-        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("invalid_json", text),
-        JsonRejection::JsonDataError(_) => ApiError::bad_request("invalid_body", text)
-            .with_status(StatusCode::UNPROCESSABLE_ENTITY),
+        ),
+        JsonRejection::JsonSyntaxError(_) => ApiError::new(ErrorCode::InvalidJson, text),
+        JsonRejection::JsonDataError(_) => ApiError::new(ErrorCode::InvalidBody, text),
         JsonRejection::BytesRejection(_) if rejection_is_too_large(&text) => too_large(),
-        _ => ApiError::bad_request("invalid_body", text),
+        _ => ApiError::new(ErrorCode::InvalidBody, text),
     }
 }
 
@@ -51,9 +49,8 @@ fn rejection_is_too_large(text: &str) -> bool {
 
 /// The 413 error for a body over the limit.
 pub fn too_large() -> ApiError {
-    ApiError::bad_request(
-        "payload_too_large",
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
         "request body is over the server's limit (server.max_body_bytes)",
     )
-    .with_status(StatusCode::PAYLOAD_TOO_LARGE)
 }

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod codes;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -22,7 +23,9 @@ pub mod metrics;
 pub mod observe;
 pub mod openapi;
 pub mod routes;
+pub mod routing;
 pub mod state;
+pub mod throttle;
 
 use std::time::Duration;
 
@@ -30,14 +33,13 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 pub use config::SecurityConfig;
-pub use error::{ApiError, ErrorType};
+pub use error::{ApiError, ErrorCode, ErrorType};
 pub use state::{AppState, ServerConfig};
 
 use crate::routes::{admin, cache, collections, documents, health, openai, query, ui};
@@ -46,64 +48,153 @@ use crate::routes::{admin, cache, collections, documents, health, openai, query,
 /// response and recorded on every log line of the request.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Every route, each with who may call it ([`routing::Allow`]) on its own line.
+pub fn routes() -> routing::Routes {
+    use axum::http::Method;
+    use routing::Allow;
+    let (get, post, delete) = (Method::GET, Method::POST, Method::DELETE);
+    routing::Routes::default()
+        // Collections and documents.
+        .add(
+            get.clone(),
+            "/v1/collections",
+            Allow::READER,
+            collections::list,
+        )
+        .add(
+            post.clone(),
+            "/v1/collections",
+            Allow::WRITER,
+            collections::create,
+        )
+        .add(
+            get.clone(),
+            "/v1/collections/{name}",
+            Allow::READER,
+            collections::get,
+        )
+        .add(
+            delete.clone(),
+            "/v1/collections/{name}",
+            Allow::WRITER,
+            collections::delete,
+        )
+        .add(
+            get.clone(),
+            "/v1/collections/{name}/documents",
+            Allow::READER,
+            documents::list,
+        )
+        .add(
+            post.clone(),
+            "/v1/collections/{name}/documents",
+            Allow::WRITER,
+            documents::upload,
+        )
+        .add(
+            get.clone(),
+            "/v1/collections/{name}/documents/{id}",
+            Allow::READER,
+            documents::get,
+        )
+        .add(
+            delete.clone(),
+            "/v1/collections/{name}/documents/{id}",
+            Allow::WRITER,
+            documents::delete,
+        )
+        .add(get.clone(), "/v1/jobs", Allow::WRITER, documents::jobs)
+        .add(get.clone(), "/v1/jobs/{id}", Allow::WRITER, documents::job)
+        // Retrieval and answers.
+        .add(post.clone(), "/v1/search", Allow::READER, query::search)
+        .add(post.clone(), "/v1/answer", Allow::READER, query::answer)
+        // Caches.
+        .add(delete.clone(), "/v1/cache", Allow::ADMIN, cache::clear)
+        .add(get.clone(), "/v1/cache/stats", Allow::ADMIN, cache::stats)
+        .add(post.clone(), "/v1/cache/warm", Allow::ADMIN, cache::warm)
+        .add(
+            delete.clone(),
+            "/v1/cache/collections/{name}",
+            Allow::ADMIN,
+            cache::clear_collection,
+        )
+        .add(
+            delete.clone(),
+            "/v1/cache/collections/{name}/documents/{id}",
+            Allow::ADMIN,
+            cache::clear_document,
+        )
+        .add(
+            delete.clone(),
+            "/v1/cache/keys/{key}",
+            Allow::ADMIN,
+            cache::clear_key,
+        )
+        // Administration.
+        .add(
+            get.clone(),
+            "/v1/admin/keys",
+            Allow::ADMIN,
+            admin::list_keys,
+        )
+        .add(
+            post.clone(),
+            "/v1/admin/keys",
+            Allow::ADMIN,
+            admin::create_key,
+        )
+        .add(
+            delete.clone(),
+            "/v1/admin/keys/{id}",
+            Allow::ADMIN,
+            admin::revoke_key,
+        )
+        .add(
+            get.clone(),
+            "/v1/admin/analytics",
+            Allow::ADMIN,
+            admin::analytics,
+        )
+        .add(get.clone(), "/v1/admin/config", Allow::ADMIN, admin::config)
+        .add(get.clone(), "/metrics", Allow::Metrics, admin::metrics)
+        // OpenAI-compatible.
+        .add(
+            post.clone(),
+            "/v1/chat/completions",
+            Allow::READER,
+            openai::chat_completions,
+        )
+        .add(get.clone(), "/v1/models", Allow::READER, openai::models)
+        .add(
+            post.clone(),
+            "/v1/embeddings",
+            Allow::READER,
+            openai::embeddings,
+        )
+        // Health, the API description, the web UI.
+        .add(get.clone(), "/health", Allow::Public, health::health)
+        .add(
+            get.clone(),
+            "/health/detailed",
+            Allow::ADMIN,
+            health::detailed,
+        )
+        .add(
+            get.clone(),
+            "/openapi.json",
+            Allow::Public,
+            openapi::spec_json,
+        )
+        .add(get.clone(), "/docs", Allow::Public, ui::docs)
+        .add(get.clone(), "/", Allow::Public, ui::index)
+        .add(get, "/assets/{file}", Allow::Public, ui::asset)
+}
+
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let config = state.config().clone();
-    let api = Router::new()
-        .route(
-            "/v1/collections",
-            get(collections::list).post(collections::create),
-        )
-        .route(
-            "/v1/collections/{name}",
-            get(collections::get).delete(collections::delete),
-        )
-        .route(
-            "/v1/collections/{name}/documents",
-            get(documents::list).post(documents::upload),
-        )
-        .route(
-            "/v1/collections/{name}/documents/{id}",
-            get(documents::get).delete(documents::delete),
-        )
-        .route("/v1/jobs/{id}", get(documents::job))
-        .route("/v1/search", post(query::search))
-        .route("/v1/answer", post(query::answer))
-        .route("/v1/cache", axum::routing::delete(cache::clear))
-        .route("/v1/cache/stats", get(cache::stats))
-        .route("/v1/cache/warm", post(cache::warm))
-        .route(
-            "/v1/cache/collections/{name}",
-            axum::routing::delete(cache::clear_collection),
-        )
-        .route(
-            "/v1/cache/collections/{name}/documents/{id}",
-            axum::routing::delete(cache::clear_document),
-        )
-        .route(
-            "/v1/cache/keys/{key}",
-            axum::routing::delete(cache::clear_key),
-        )
-        .route(
-            "/v1/admin/keys",
-            get(admin::list_keys).post(admin::create_key),
-        )
-        .route(
-            "/v1/admin/keys/{id}",
-            axum::routing::delete(admin::revoke_key),
-        )
-        .route("/v1/admin/analytics", get(admin::analytics))
-        .route("/v1/admin/config", get(admin::config))
-        .route("/metrics", get(admin::metrics))
-        .route("/v1/chat/completions", post(openai::chat_completions))
-        .route("/v1/models", get(openai::models))
-        .route("/v1/embeddings", post(openai::embeddings))
-        .route("/health", get(health::health))
-        .route("/health/detailed", get(health::detailed))
-        .route("/openapi.json", get(openapi::spec_json))
-        .route("/docs", get(ui::docs))
-        .route("/", get(ui::index))
-        .route("/assets/{file}", get(ui::asset))
+    let (api, table) = routes().build();
+    let api = api
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(json_errors))
@@ -120,15 +211,17 @@ pub fn router(state: AppState) -> Router {
         // below see the matched route template, which labels metrics and log lines.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            limits::per_key,
+            throttle::per_key,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
+        // Outside authentication, which reads the matched route's `Allow` from it.
+        .layer(axum::Extension(table))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            limits::per_ip,
+            throttle::per_ip,
         ))
         .layer(axum::middleware::from_fn(observe::observe))
         .with_state(state);
@@ -202,12 +295,17 @@ fn cors(config: &config::CorsConfig) -> Option<tower_http::cors::CorsLayer> {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::not_found("route_not_found", "no such route (see /openapi.json)")
+    ApiError::new(
+        ErrorCode::RouteNotFound,
+        "no such route (see /openapi.json)",
+    )
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::bad_request("method_not_allowed", "method not allowed on this route")
-        .with_status(StatusCode::METHOD_NOT_ALLOWED)
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "method not allowed on this route",
+    )
 }
 
 /// Gives every 4xx lore's JSON error shape (OpenAI's on its routes): axum's own
@@ -231,12 +329,12 @@ async fn json_errors(req: Request, next: Next) -> Response {
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .unwrap_or_default();
     let code = match status {
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
-        _ => "invalid_request",
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::InvalidBody,
+        _ => ErrorCode::InvalidRequest,
     };
     let message = if text.is_empty() {
         status
@@ -246,7 +344,9 @@ async fn json_errors(req: Request, next: Next) -> Response {
     } else {
         text
     };
-    let e = ApiError::bad_request(code, message).with_status(status);
+    // The table's status, except that a rejection's own 4xx is kept.
+    let mut e = ApiError::new(code, message);
+    e.status = status;
     let mut out = if openai {
         e.openai().into_response()
     } else {
@@ -280,15 +380,13 @@ async fn declared_length(State(max): State<usize>, req: Request, next: Next) -> 
 async fn timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
-        Err(_) => ApiError {
-            status: StatusCode::GATEWAY_TIMEOUT,
-            code: "request_timeout",
-            message: format!(
-                "no response within {} s (server.request_timeout); for long uploads poll the job",
-                limit.as_secs()
+        Err(_) => ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "no response within {} (server.request_timeout); for long uploads poll the job",
+                humantime::format_duration(limit)
             ),
-            kind: ErrorType::Unavailable,
-        }
+        )
         .into_response(),
     }
 }
@@ -298,7 +396,7 @@ async fn timeout(State(limit): State<Duration>, req: Request, next: Next) -> Res
 /// dropped).
 ///
 /// Each connection is served by hyper's HTTP/1 with a header read timeout
-/// (`[connections] header_read_timeout_secs`, idle keep-alive included) and counts against
+/// (`[connections] header_read_timeout`, idle keep-alive included) and counts against
 /// `[connections] max_connections`; one past the cap is closed at once. A client that
 /// disconnects drops its request's future, which cancels the work it started
 /// ([`lore_core::Cancel`]).
@@ -332,7 +430,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
         router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs.max(1)))
+        .header_read_timeout(limits.header_read_timeout.max(Duration::from_millis(100)))
         .keep_alive(true);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut stop = std::pin::pin!(shutdown_signal());

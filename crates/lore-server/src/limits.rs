@@ -9,16 +9,12 @@
 //! redis-cell.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 // `DefaultClock` is named by the limiter type; a clock is never built per request (quanta
 // calibrates with CPUID on construction: 11% of a cached answer's CPU when it was).
@@ -27,10 +23,9 @@ use governor::{Quota, RateLimiter};
 use lore_cache::Shared;
 use lore_core::Rate;
 
-use crate::auth::Principal;
+use crate::codes::ErrorCode;
 use crate::config::RateLimitConfig;
-use crate::error::{ApiError, ErrorType};
-use crate::state::AppState;
+use crate::error::ApiError;
 
 type Direct = RateLimiter<
     governor::state::NotKeyed,
@@ -189,7 +184,7 @@ return best
 
 /// The server's rate limiters.
 pub struct Limiter {
-    config: RateLimitConfig,
+    pub(crate) config: RateLimitConfig,
     keys: RwLock<HashMap<String, Arc<Windows>>>,
     ips: RwLock<HashMap<IpAddr, Arc<Windows>>>,
     shared: Option<Arc<Shared>>,
@@ -207,7 +202,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Scope::Key => "key",
             Scope::Ip => "ip",
@@ -239,7 +234,7 @@ impl Limiter {
     }
 
     /// Checks (and counts) one request of `client` under `rate`; `None` when unlimited.
-    fn check(&self, client: Client<'_>, rate: Rate) -> Option<Decision> {
+    pub(crate) fn check(&self, client: Client<'_>, rate: Rate) -> Option<Decision> {
         if rate.is_unlimited() {
             return None;
         }
@@ -297,7 +292,7 @@ impl Limiter {
 
 /// Who a limit applies to.
 #[derive(Clone, Copy)]
-enum Client<'a> {
+pub(crate) enum Client<'a> {
     Key(&'a str),
     Ip(IpAddr),
 }
@@ -335,102 +330,6 @@ where
         .clone()
 }
 
-/// The client's IP: the peer address, or the first `X-Forwarded-For` entry when trusted.
-fn client_ip(req: &Request, trust_forwarded: bool) -> Option<IpAddr> {
-    if trust_forwarded {
-        let fwd = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if fwd.is_some() {
-            return fwd;
-        }
-    }
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-}
-
-fn headers(h: &mut HeaderMap, d: &Decision) {
-    let mut set = |name: &'static str, v: u64| {
-        if let Ok(v) = HeaderValue::from_str(&v.to_string()) {
-            h.insert(name, v);
-        }
-    };
-    set("x-ratelimit-limit", u64::from(d.limit));
-    set("x-ratelimit-remaining", u64::from(d.remaining));
-    set("x-ratelimit-reset", d.reset_s);
-    if !d.allowed {
-        set("retry-after", d.retry_after_s);
-    }
-}
-
-fn too_many(scope: Scope, d: &Decision) -> ApiError {
-    crate::metrics::rate_limited(scope.as_str());
-    ApiError {
-        status: StatusCode::TOO_MANY_REQUESTS,
-        code: "rate_limited",
-        message: format!(
-            "rate limit of this {} reached ({} requests in its window); retry in {} s",
-            match scope {
-                Scope::Key => "API key",
-                Scope::Ip => "client IP",
-            },
-            d.limit,
-            d.retry_after_s
-        ),
-        kind: ErrorType::RateLimited,
-    }
-}
-
-/// Per-IP limit: before authentication, so key guessing is throttled too.
-pub async fn per_ip(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limiter = &state.0.limiter;
-    if !limiter.config.enabled {
-        return next.run(req).await;
-    }
-    let Some(ip) = client_ip(&req, limiter.config.trust_forwarded_for) else {
-        return next.run(req).await;
-    };
-    match limiter.check(Client::Ip(ip), limiter.config.per_ip) {
-        Some(d) if !d.allowed => {
-            let mut res = crate::auth::respond(&req, too_many(Scope::Ip, &d));
-            headers(res.headers_mut(), &d);
-            res
-        }
-        _ => next.run(req).await,
-    }
-}
-
-/// Per-key limit, after authentication; sets the `X-RateLimit-*` headers of the key's
-/// quota on every response.
-pub async fn per_key(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limiter = &state.0.limiter;
-    let principal = req.extensions().get::<Arc<Principal>>().cloned();
-    let (Some(p), true) = (principal, limiter.config.enabled) else {
-        return next.run(req).await;
-    };
-    let Some(id) = p.key_id.as_deref() else {
-        return next.run(req).await;
-    };
-    let rate = p.rate.unwrap_or(limiter.config.per_key);
-    match limiter.check(Client::Key(id), rate) {
-        Some(d) if !d.allowed => {
-            let mut res = crate::auth::respond(&req, too_many(Scope::Key, &d));
-            headers(res.headers_mut(), &d);
-            res
-        }
-        Some(d) => {
-            let mut res = next.run(req).await;
-            headers(res.headers_mut(), &d);
-            res
-        }
-        None => next.run(req).await,
-    }
-}
-
 /// Bounds concurrent generations; waiting requests are futures, not threads.
 pub struct Generations {
     slots: Arc<tokio::sync::Semaphore>,
@@ -464,15 +363,13 @@ impl Generations {
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_queued {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             crate::metrics::rate_limited("generation");
-            return Err(ApiError {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                code: "too_many_generations",
-                message: format!(
+            return Err(ApiError::new(
+                ErrorCode::TooManyGenerations,
+                format!(
                     "{} answers are waiting to be generated; retry in a few seconds",
                     self.max_queued
                 ),
-                kind: ErrorType::RateLimited,
-            });
+            ));
         }
         let permit = self.slots.clone().acquire_owned().await;
         self.waiting.fetch_sub(1, Ordering::AcqRel);

@@ -40,81 +40,170 @@ pub fn install() -> Option<PrometheusHandle> {
         .clone()
 }
 
+/// What a metric is.
+#[derive(Clone, Copy)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Every metric lore records: name, kind, unit, help text (`# HELP` in the exposition).
+const METRICS: &[(&str, Kind, Option<metrics::Unit>, &str)] = {
+    use metrics::Unit;
+    &[
+        (
+            "lore_http_requests_total",
+            Kind::Counter,
+            None,
+            "HTTP requests by method, route and status",
+        ),
+        (
+            "lore_http_request_duration_seconds",
+            Kind::Histogram,
+            Some(Unit::Seconds),
+            "Time to the response headers",
+        ),
+        (
+            "lore_stage_duration_seconds",
+            Kind::Histogram,
+            Some(Unit::Seconds),
+            "Search and answer stages: embed, bm25, ann, fuse, generate, ttft",
+        ),
+        (
+            "lore_connections_refused_total",
+            Kind::Counter,
+            None,
+            "Connections closed on accept because [connections] max_connections were open",
+        ),
+        (
+            "lore_tokens_total",
+            Kind::Counter,
+            None,
+            "LLM tokens by model and direction (in = prompt, out = completion)",
+        ),
+        (
+            "lore_cost_usd",
+            Kind::Gauge,
+            None,
+            "Estimated LLM cost in USD by model since start-up ([prices] in lore.toml)",
+        ),
+        (
+            "lore_answers_total",
+            Kind::Counter,
+            None,
+            "Answers by how they were served: generated, exact or semantic cache hit",
+        ),
+        (
+            "lore_ingest_documents_total",
+            Kind::Counter,
+            None,
+            "Documents ingested by status: ok, unchanged, failed",
+        ),
+        (
+            "lore_ingest_chunks_total",
+            Kind::Counter,
+            None,
+            "Chunks written by ingest",
+        ),
+        (
+            "lore_ingest_seconds",
+            Kind::Gauge,
+            Some(Unit::Seconds),
+            "Time spent ingesting since start-up (chunks/s = rate of chunks / rate of seconds)",
+        ),
+        (
+            "lore_rate_limited_total",
+            Kind::Counter,
+            None,
+            "Requests refused with 429 by scope: key, ip, generation",
+        ),
+        (
+            "lore_auth_failures_total",
+            Kind::Counter,
+            None,
+            "Requests refused with 401/403 by reason",
+        ),
+        (
+            "lore_cache_hits_total",
+            Kind::Counter,
+            None,
+            "Cache hits by layer",
+        ),
+        (
+            "lore_cache_misses_total",
+            Kind::Counter,
+            None,
+            "Cache misses by layer",
+        ),
+        (
+            "lore_cache_entries",
+            Kind::Gauge,
+            None,
+            "Entries held in process by layer",
+        ),
+        (
+            "lore_cache_bytes",
+            Kind::Gauge,
+            Some(Unit::Bytes),
+            "Bytes held in process by layer",
+        ),
+        (
+            "lore_redis_available",
+            Kind::Gauge,
+            None,
+            "1 while Redis answers, by use (cache, rate_limit)",
+        ),
+        (
+            "lore_redis_errors_total",
+            Kind::Counter,
+            None,
+            "Failed Redis operations by use",
+        ),
+        (
+            "lore_redis_outages_total",
+            Kind::Counter,
+            None,
+            "Times Redis went down, by use",
+        ),
+        (
+            "lore_collection_documents",
+            Kind::Gauge,
+            None,
+            "Documents per collection",
+        ),
+        (
+            "lore_collection_chunks",
+            Kind::Gauge,
+            None,
+            "Chunks per collection",
+        ),
+        (
+            "lore_generations_waiting",
+            Kind::Gauge,
+            None,
+            "Answers waiting for a generation slot",
+        ),
+        (
+            "lore_uptime_seconds",
+            Kind::Gauge,
+            Some(Unit::Seconds),
+            "Seconds since the server started",
+        ),
+    ]
+};
+
 fn describe() {
-    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
-    describe_counter!(
-        "lore_http_requests_total",
-        "HTTP requests by method, route and status"
-    );
-    describe_histogram!(
-        "lore_http_request_duration_seconds",
-        Unit::Seconds,
-        "Time to the response headers"
-    );
-    describe_histogram!(
-        "lore_stage_duration_seconds",
-        Unit::Seconds,
-        "Search and answer stages: embed, bm25, ann, fuse, generate, ttft"
-    );
-    describe_counter!(
-        "lore_connections_refused_total",
-        "Connections closed on accept because [connections] max_connections were open"
-    );
-    describe_counter!(
-        "lore_tokens_total",
-        "LLM tokens by model and direction (in = prompt, out = completion)"
-    );
-    describe_gauge!(
-        "lore_cost_usd",
-        "Estimated LLM cost in USD by model since start-up ([prices] in lore.toml)"
-    );
-    describe_counter!(
-        "lore_answers_total",
-        "Answers by how they were served: generated, exact or semantic cache hit"
-    );
-    describe_counter!(
-        "lore_ingest_documents_total",
-        "Documents ingested by status: ok, unchanged, failed"
-    );
-    describe_counter!("lore_ingest_chunks_total", "Chunks written by ingest");
-    describe_gauge!(
-        "lore_ingest_seconds",
-        Unit::Seconds,
-        "Time spent ingesting since start-up (chunks/s = rate of chunks / rate of seconds)"
-    );
-    describe_counter!(
-        "lore_rate_limited_total",
-        "Requests refused with 429 by scope: key, ip, generation"
-    );
-    describe_counter!(
-        "lore_auth_failures_total",
-        "Requests refused with 401/403 by reason"
-    );
-    describe_counter!("lore_cache_hits_total", "Cache hits by layer");
-    describe_counter!("lore_cache_misses_total", "Cache misses by layer");
-    describe_gauge!("lore_cache_entries", "Entries held in process by layer");
-    describe_gauge!(
-        "lore_cache_bytes",
-        Unit::Bytes,
-        "Bytes held in process by layer"
-    );
-    describe_gauge!(
-        "lore_redis_available",
-        "1 while Redis answers, by use (cache, rate_limit)"
-    );
-    describe_counter!("lore_redis_errors_total", "Failed Redis operations by use");
-    describe_counter!("lore_redis_outages_total", "Times Redis went down, by use");
-    describe_gauge!("lore_collection_documents", "Documents per collection");
-    describe_gauge!("lore_collection_chunks", "Chunks per collection");
-    describe_gauge!(
-        "lore_generations_waiting",
-        "Answers waiting for a generation slot"
-    );
-    describe_gauge!(
-        "lore_uptime_seconds",
-        Unit::Seconds,
-        "Seconds since the server started"
-    );
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    for &(name, kind, unit, help) in METRICS {
+        match (kind, unit) {
+            (Kind::Counter, _) => describe_counter!(name, help),
+            (Kind::Gauge, Some(u)) => describe_gauge!(name, u, help),
+            (Kind::Gauge, None) => describe_gauge!(name, help),
+            (Kind::Histogram, Some(u)) => describe_histogram!(name, u, help),
+            (Kind::Histogram, None) => describe_histogram!(name, help),
+        }
+    }
 }
 
 /// Counts one HTTP request.

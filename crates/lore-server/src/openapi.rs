@@ -17,6 +17,7 @@ use crate::routes::{admin, cache, collections, documents, health, openai, query}
     paths(
         collections::create, collections::list, collections::get, collections::delete,
         documents::upload, documents::list, documents::get, documents::delete, documents::job,
+        documents::jobs,
         query::search, query::answer,
         cache::stats, cache::clear, cache::clear_collection, cache::clear_document,
         cache::clear_key, cache::warm,
@@ -25,7 +26,7 @@ use crate::routes::{admin, cache, collections, documents, health, openai, query}
         admin::config, admin::metrics,
         health::health, health::detailed,
     ),
-    modifiers(&BearerKeys),
+    modifiers(&BearerKeys, &ErrorCodes),
     security(("api_key" = [])),
     components(schemas(
         crate::error::ErrorBody, crate::error::ErrorDetail, crate::error::ErrorType,
@@ -65,6 +66,34 @@ impl utoipa::Modify for BearerKeys {
     }
 }
 
+/// Lists every [`ErrorCode`](crate::codes::ErrorCode) as the enum of `ErrorDetail.code`,
+/// so clients generated from the spec know them.
+struct ErrorCodes;
+
+impl utoipa::Modify for ErrorCodes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Object, Schema, Type};
+        use utoipa::openapi::RefOr;
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let Some(RefOr::T(Schema::Object(detail))) = components.schemas.get_mut("ErrorDetail")
+        else {
+            return;
+        };
+        let codes: Vec<&str> = crate::codes::ErrorCode::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        let mut code = Object::with_type(Type::String);
+        code.enum_values = Some(codes.into_iter().map(serde_json::Value::from).collect());
+        code.description = Some("Stable snake_case code (docs/errors.md).".into());
+        detail
+            .properties
+            .insert("code".into(), RefOr::T(Schema::Object(code)));
+    }
+}
+
 /// The spec as pretty JSON (what `docs/openapi.json` holds).
 pub fn spec_pretty() -> String {
     ApiDoc::openapi()
@@ -93,6 +122,77 @@ mod tests {
         assert!(
             committed == generated,
             "docs/openapi.json is stale: run `LORE_UPDATE_OPENAPI=1 cargo test -p lore-server openapi` or `lore openapi > docs/openapi.json`"
+        );
+    }
+
+    /// Every operation of the spec is a registered route with a declared caller, and
+    /// every registered route but the web UI's is in the spec.
+    #[test]
+    fn every_route_declares_its_caller_and_the_spec_lists_them_all() {
+        use std::collections::BTreeSet;
+        let (_, table) = crate::routes().build();
+        let spec = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut in_spec = BTreeSet::new();
+        for (path, item) in spec["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                let m: axum::http::Method = method.to_uppercase().parse().unwrap();
+                assert!(
+                    table.allow(&m, path).is_some(),
+                    "{m} {path} is in the spec but has no route with a declared caller"
+                );
+                in_spec.insert((m.to_string(), path.clone()));
+            }
+        }
+        let undocumented = ["/", "/docs", "/openapi.json", "/assets/{file}"];
+        for d in table.declared() {
+            if undocumented.contains(&d.path) {
+                assert_eq!(d.allow, crate::routing::Allow::Public, "{}", d.path);
+                continue;
+            }
+            assert!(
+                in_spec.contains(&(d.method.to_string(), d.path.to_string())),
+                "{} {} is served but missing from the spec",
+                d.method,
+                d.path
+            );
+        }
+        // Writes need at least a writer; the admin area and caches an admin.
+        for d in table.declared() {
+            let role = d.allow.role(false);
+            if d.path.starts_with("/v1/admin") || d.path.starts_with("/v1/cache") {
+                assert_eq!(
+                    role,
+                    Some(lore_core::Role::Admin),
+                    "{} {}",
+                    d.method,
+                    d.path
+                );
+            }
+            let reads_only = [
+                "/v1/search",
+                "/v1/answer",
+                "/v1/chat/completions",
+                "/v1/embeddings",
+            ];
+            if d.method != axum::http::Method::GET && !reads_only.contains(&d.path) {
+                assert!(
+                    role >= Some(lore_core::Role::Writer),
+                    "{} {} writes but admits {:?}",
+                    d.method,
+                    d.path,
+                    d.allow
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_error_detail_lists_every_code() {
+        let spec = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let codes = &spec["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["enum"];
+        assert_eq!(
+            codes.as_array().map(Vec::len),
+            Some(crate::codes::ErrorCode::ALL.len())
         );
     }
 }

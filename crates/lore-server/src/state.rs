@@ -29,18 +29,35 @@ pub struct ServerConfig {
     pub default_collection: String,
     /// Auth, rate limits, CORS, logs, analytics, prices.
     pub security: SecurityConfig,
+    /// Every effective setting with its origin, secrets redacted (`GET /v1/admin/config`,
+    /// as `lore config show --json`).
+    pub shown: serde_json::Value,
+}
+
+impl ServerConfig {
+    /// The server's part of the resolved settings.
+    pub fn from_resolved(resolved: &lore_settings::Resolved) -> Self {
+        let settings = &resolved.settings;
+        let server = &settings.server;
+        ServerConfig {
+            bind: server.bind,
+            request_timeout: server.request_timeout.max(Duration::from_millis(1)),
+            max_body_bytes: server.max_body_mb.max(1) * 1024 * 1024,
+            upload_wait: server.upload_wait,
+            default_collection: server.default_collection.clone(),
+            security: settings.clone(),
+            shown: resolved.show_json(),
+        }
+    }
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig {
-            bind: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
-            request_timeout: Duration::from_secs(120),
-            max_body_bytes: 64 * 1024 * 1024,
-            upload_wait: Duration::from_secs(10),
-            default_collection: "default".into(),
-            security: SecurityConfig::default(),
-        }
+        ServerConfig::from_resolved(&lore_settings::Resolved {
+            settings: lore_settings::Settings::default(),
+            origins: Default::default(),
+            file: None,
+        })
     }
 }
 
@@ -49,7 +66,7 @@ impl Default for ServerConfig {
 pub struct AppState(pub(crate) Arc<Inner>);
 
 pub(crate) struct Inner {
-    engine: RwLock<Engine>,
+    engine: Arc<RwLock<Engine>>,
     pub(crate) jobs: Jobs,
     pub(crate) config: ServerConfig,
     /// `config.security`, for short.
@@ -76,8 +93,7 @@ impl AppState {
     /// Store errors while opening indexes, the key table or the query log.
     pub fn new(mut engine: Engine, config: ServerConfig) -> Result<Self, EngineError> {
         let names: Vec<String> = engine
-            .store()
-            .collections()?
+            .collections(&lore_core::Access::all())?
             .into_iter()
             .map(|c| c.name)
             .collect();
@@ -86,9 +102,10 @@ impl AppState {
         }
         let catalog = engine.config().data_dir.join("catalog.sqlite");
         let keys = KeyStore::open(&catalog)?;
+        let job_store = lore_index::JobStore::open(&catalog)?;
         let security = config.security.clone();
         let query_log = if security.analytics.enabled {
-            Some(QueryLog::open(&catalog, security.analytics.retention_days)?)
+            Some(QueryLog::open(&catalog, security.analytics.retention)?)
         } else {
             None
         };
@@ -98,7 +115,7 @@ impl AppState {
         let shared = match redis.url {
             Some(_) => Some(
                 lore_cache::Shared::open(&redis)
-                    .map_err(|e| EngineError::InvalidRequest(e.to_string()))?,
+                    .map_err(|e| EngineError::Config(format!("[cache.redis] {e}")))?,
             ),
             None => None,
         };
@@ -107,7 +124,7 @@ impl AppState {
             &lore_rag::guard::PiiKind::ALL,
             &engine.config().guard.patterns,
         )
-        .map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+        .map_err(|e| EngineError::Config(format!("[guard] {e}")))?;
         let generations = Generations::new(
             security.rate_limit.max_concurrent_generations,
             security.rate_limit.max_queued_generations,
@@ -117,9 +134,10 @@ impl AppState {
         } else {
             None
         };
-        let inner = Arc::new_cyclic(|weak| Inner {
-            engine: RwLock::new(engine),
-            jobs: Jobs::start(weak.clone()),
+        let engine = Arc::new(RwLock::new(engine));
+        let inner = Arc::new(Inner {
+            jobs: Jobs::start(engine.clone(), job_store),
+            engine,
             config,
             security,
             started: Instant::now(),
@@ -130,6 +148,7 @@ impl AppState {
             log_masker,
             metrics,
         });
+        inner.jobs.resume();
         Ok(AppState(inner))
     }
 
@@ -138,7 +157,8 @@ impl AppState {
         &self.0.config
     }
 
-    /// Stops the ingest worker after its current job (pending jobs are dropped) and waits,
+    /// Stops the ingest worker after its current job (queued jobs stay in the catalog and
+    /// resume at the next start) and waits,
     /// then writes the queued query-log rows.
     pub fn shutdown(&self) {
         self.0.jobs.shutdown();
@@ -199,18 +219,24 @@ impl Inner {
     /// lock if no one has yet (a collection created since start-up).
     pub(crate) fn with_loaded<T>(
         &self,
-        collection: &str,
         f: impl Fn(&Engine) -> Result<T, EngineError>,
     ) -> Result<T, ApiError> {
-        match f(&self.read()) {
-            Err(EngineError::Index(IndexError::NotLoaded(_))) => {
-                self.write().load(collection)?;
-                Ok(f(&self.read())?)
+        // Each round loads the collection the engine named as not loaded (a search over
+        // several collections may name each once); a bound keeps a bug from looping.
+        for _ in 0..MAX_LOAD_ROUNDS {
+            match f(&self.read()) {
+                Err(EngineError::Index(IndexError::NotLoaded(name))) => {
+                    self.write().load(&name)?;
+                }
+                other => return Ok(other?),
             }
-            other => Ok(other?),
         }
+        Ok(f(&self.read())?)
     }
 }
+
+/// Collections one request may load (a multi-collection search names at most 10).
+const MAX_LOAD_ROUNDS: usize = 16;
 
 /// Runs blocking engine work off the async workers.
 pub(crate) async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>

@@ -3,20 +3,19 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use lore_core::Metadata;
 use lore_eval::{
     calibrate_grounding, evaluate_answers, percentiles, read_jsonl, AnswerCase, GroundingCase,
 };
 use lore_rag::AnswerRequest;
 use serde::Deserialize;
 
-use crate::cli::{BenchAnswerArgs, EvalAnswersArgs, EvalGroundingArgs, Global};
-use crate::commands::engine_uncached;
+use crate::cli::{BenchAnswerArgs, EvalAnswersArgs, EvalGroundingArgs};
+use crate::context::Ctx;
 use crate::progress::Progress;
 
-pub fn eval_answers(g: &Global, a: EvalAnswersArgs) -> Result<ExitCode> {
+pub fn eval_answers(g: &Ctx, a: EvalAnswersArgs) -> Result<ExitCode> {
     let cases: Vec<AnswerCase> = read_jsonl(&a.set)?;
-    let mut engine = engine_uncached(g)?;
+    let mut engine = g.engine_uncached()?;
     if let Some(model) = a.llm_model {
         engine.config_mut().llm.embedded_model = model;
     }
@@ -25,7 +24,7 @@ pub fn eval_answers(g: &Global, a: EvalAnswersArgs) -> Result<ExitCode> {
         let report = engine.ingest_paths(
             &a.collection,
             std::slice::from_ref(docs),
-            &Metadata::default(),
+            &lore_rag::IngestOptions::default(),
             &mut |e| progress.event(e),
         )?;
         progress.finish();
@@ -51,7 +50,7 @@ pub fn eval_answers(g: &Global, a: EvalAnswersArgs) -> Result<ExitCode> {
                 );
             }
         })?;
-        if !a.json {
+        if !g.json {
             println!(
                 "{:<10} {:<34} n={}  fact {:>5.1}%  cited {:>5.1}%  correct {:>5.1}%  (retrieved {:>5.1}%)  grounding {:.2}  ttft p50 {:.0} ms  {:.1} tok/s  total p50 {:.0} ms",
                 report.generator,
@@ -69,17 +68,17 @@ pub fn eval_answers(g: &Global, a: EvalAnswersArgs) -> Result<ExitCode> {
         }
         reports.push(report);
     }
-    if a.json {
+    if g.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn eval_grounding(g: &Global, a: EvalGroundingArgs) -> Result<ExitCode> {
+pub fn eval_grounding(g: &Ctx, a: EvalGroundingArgs) -> Result<ExitCode> {
     let cases: Vec<GroundingCase> = read_jsonl(&a.set)?;
-    let mut engine = engine_uncached(g)?;
+    let mut engine = g.engine_uncached()?;
     let report = calibrate_grounding(&mut engine, &a.collection, &cases)?;
-    if a.json {
+    if g.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -104,12 +103,12 @@ struct QuestionLine {
     question: String,
 }
 
-pub fn bench_answer(g: &Global, a: BenchAnswerArgs) -> Result<ExitCode> {
+pub fn bench_answer(g: &Ctx, a: BenchAnswerArgs) -> Result<ExitCode> {
     let questions: Vec<QuestionLine> = read_jsonl(&a.queries)?;
     if questions.is_empty() {
         bail!("{}: no questions", a.queries.display());
     }
-    let mut engine = engine_uncached(g)?;
+    let mut engine = g.engine_uncached()?;
     {
         let llm = &mut engine.config_mut().llm;
         llm.max_answer_tokens = a.max_tokens;
@@ -165,7 +164,7 @@ pub fn bench_answer(g: &Global, a: BenchAnswerArgs) -> Result<ExitCode> {
     );
     for (name, v) in names.iter().zip(stages) {
         let p = percentiles(v);
-        if !a.json {
+        if !g.json {
             println!(
                 "  {name:<10} p50 {:>9.2} ms  p95 {:>9.2} ms  p99 {:>9.2} ms",
                 p.p50, p.p95, p.p99
@@ -178,7 +177,7 @@ pub fn bench_answer(g: &Global, a: BenchAnswerArgs) -> Result<ExitCode> {
     } else {
         0.0
     };
-    if a.json {
+    if g.json {
         out.insert("tokens_per_s".into(), tps.into());
         println!("{}", serde_json::Value::Object(out));
     } else {

@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use anyhow::Result;
 use lore_rag::{Answer, AnswerEvent, AnswerRequest};
 
-use crate::cli::{AskArgs, Global};
-use crate::commands::engine;
+use crate::cli::AskArgs;
+use crate::context::Ctx;
 
-pub fn ask(g: &Global, a: AskArgs) -> Result<ExitCode> {
-    let mut engine = engine(g)?;
+pub fn ask(g: &Ctx, a: AskArgs) -> Result<ExitCode> {
+    let mut engine = g.engine()?;
     if let Some(model) = a.llm_model {
         engine.config_mut().llm.embedded_model = model;
     }
@@ -27,9 +27,9 @@ pub fn ask(g: &Global, a: AskArgs) -> Result<ExitCode> {
         prompt: a.prompt,
         // The command line reads the data dir itself: it has all of it.
         access: lore_core::Access::all(),
-        cancel: lore_core::Cancel::never(),
+        ..AnswerRequest::new(String::new(), String::new())
     };
-    let json = a.json;
+    let json = g.json;
     let mut out = std::io::stdout().lock();
     let answer = engine.answer(&req, &mut |event| {
         if json {

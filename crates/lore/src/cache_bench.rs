@@ -21,8 +21,8 @@ use lore_eval::{percentiles, BeirDataset, BeirDoc, Latency};
 use lore_rag::{AnswerRequest, CacheHit, CacheStats, Engine, IngestEvent};
 use serde::Serialize;
 
-use crate::cli::{BenchCacheArgs, Global};
-use crate::commands::{engine, engine_uncached};
+use crate::cli::BenchCacheArgs;
+use crate::context::Ctx;
 
 /// SplitMix64 (Steele, Lea & Flood 2014): a tiny seeded generator, enough for a test log.
 struct SplitMix(u64);
@@ -180,7 +180,7 @@ struct Report {
     caches: CacheStats,
 }
 
-pub fn bench_cache(g: &Global, a: BenchCacheArgs) -> Result<ExitCode> {
+pub fn bench_cache(g: &Ctx, a: BenchCacheArgs) -> Result<ExitCode> {
     let data = BeirDataset::load(&a.beir)
         .with_context(|| format!("loading BEIR data from {}", a.beir.display()))?;
     if data.queries.is_empty() || a.requests == 0 {
@@ -204,7 +204,7 @@ pub fn bench_cache(g: &Global, a: BenchCacheArgs) -> Result<ExitCode> {
     };
     let log = build_log(&data.queries, &paraphrases, &a);
 
-    let mut uncached = engine_uncached(g)?;
+    let mut uncached = g.engine_uncached()?;
     let change = if a.change_at > 0 && a.change_at < log.len() {
         let mut req = lore_rag::SearchRequest::new(&a.collection, &data.queries[0].1);
         req.top_k = 1;
@@ -231,7 +231,7 @@ pub fn bench_cache(g: &Global, a: BenchCacheArgs) -> Result<ExitCode> {
     let fresh = run(&mut uncached, &log, &a, &data.name, change.as_ref())?;
     drop(uncached);
     eprintln!("replaying them with caches…");
-    let mut cached_engine = engine(g)?;
+    let mut cached_engine = g.engine()?;
     let served = run(&mut cached_engine, &log, &a, &data.name, change.as_ref())?;
     let caches = cached_engine.caches().stats();
 
@@ -294,7 +294,7 @@ pub fn bench_cache(g: &Global, a: BenchCacheArgs) -> Result<ExitCode> {
         after_change_touching_document,
         caches,
     };
-    if a.json {
+    if g.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_report(&report, &log);

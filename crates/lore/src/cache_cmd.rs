@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 
 use crate::cli::{CacheClearArgs, CacheCommand, CacheServerArgs, CacheWarmArgs};
 
-pub fn run(c: CacheCommand) -> Result<ExitCode> {
+pub fn run(c: CacheCommand, json: bool) -> Result<ExitCode> {
     match c {
-        CacheCommand::Stats(a) => stats(&a),
+        CacheCommand::Stats(a) => stats(&a, json),
         CacheCommand::Clear(a) => clear(&a),
         CacheCommand::Warm(a) => warm(&a),
     }
@@ -51,7 +51,7 @@ fn url(server: &str, path: &str) -> String {
     format!("{}{path}", server.trim_end_matches('/'))
 }
 
-fn stats(a: &CacheServerArgs) -> Result<ExitCode> {
+fn stats(a: &CacheServerArgs, json: bool) -> Result<ExitCode> {
     let resp = client()?
         .get(url(&a.server, "/v1/cache/stats"))
         .send()
@@ -62,7 +62,7 @@ fn stats(a: &CacheServerArgs) -> Result<ExitCode> {
             )
         })?;
     let s = body(resp, "cache stats")?;
-    if a.json {
+    if json {
         println!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(ExitCode::SUCCESS);
     }

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use lore_core::{Filter, SearchMode};
-use lore_embed::Precision;
 use lore_rag::{GeneratorKind, GroundingAction};
 
 /// lore: ingest documents, search them with hybrid retrieval (BM25 + dense vectors).
@@ -17,38 +16,20 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every command takes.
+/// Flags every command takes. The flags that set a setting (`--chunk-tokens`,
+/// `--precision`, serve's `--bind`, …) are not here: they are built from
+/// `lore_settings::FLAGS`, where each is defined once with its setting and variable.
 #[derive(Debug, Args)]
 pub struct Global {
     /// Data dir holding the catalog and indexes [default: ~/.local/share/lore].
     #[arg(long, global = true, env = "LORE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Models dir [default: $LORE_MODELS_DIR, else ~/.cache/lore/models]; install with scripts/setup-models.sh.
-    #[arg(long, global = true)]
-    pub models_dir: Option<PathBuf>,
-    /// Embedding model precision: f32 (default; measured faster here, see docs/benchmarks.md) or int8.
-    #[arg(
-        long,
-        global = true,
-        env = "LORE_EMBED_PRECISION",
-        default_value = "f32"
-    )]
-    pub precision: Precision,
-    /// Threads for embedding inference [default: all cores].
-    #[arg(long, global = true, env = "LORE_THREADS")]
-    pub threads: Option<usize>,
-    /// Chunk size in tokens of the embedding model's tokenizer.
-    #[arg(long, global = true, env = "LORE_CHUNK_TOKENS", default_value_t = 256)]
-    pub chunk_tokens: usize,
-    /// Tokens shared by consecutive chunks.
-    #[arg(long, global = true, env = "LORE_CHUNK_OVERLAP", default_value_t = 32)]
-    pub chunk_overlap: usize,
-    /// Chunks embedded together during ingest (across documents).
-    #[arg(long, global = true, env = "LORE_INGEST_BATCH", default_value_t = 256)]
-    pub ingest_batch: usize,
-    /// Config file [default: <data dir>/lore.toml if present]; its [llm] section configures answers.
+    /// Settings file [default: <data dir>/lore.toml if present]; see `lore config show`.
     #[arg(long, global = true, env = "LORE_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
     /// Log progress details (or set LORE_LOG=info|debug).
     #[arg(long, short, global = true)]
     pub verbose: bool,
@@ -62,15 +43,16 @@ pub enum Command {
     Search(SearchArgs),
     /// Answer a question from a collection, with citations, streamed.
     Ask(AskArgs),
-    /// Delete documents (by source path as ingested) from a collection.
-    Delete(DeleteArgs),
-    /// List collections with document and chunk counts.
-    Collections(JsonFlag),
-    /// List the documents of a collection.
-    Documents(CollectionJson),
-    /// Check that the catalog and both indexes of a collection agree.
-    Verify(CollectionJson),
-    /// Print the effective configuration (defaults ← lore.toml ← LORE_* ← flags), secrets redacted.
+    /// Collections: list, show, create, delete, verify.
+    #[command(subcommand)]
+    Collections(CollectionsCommand),
+    /// Documents of a collection: list, show, delete.
+    #[command(subcommand)]
+    Documents(DocumentsCommand),
+    /// Ingest jobs of uploads (run by `lore serve`, kept in the catalog): list, show.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// Settings: show the effective ones with their origins, check a file.
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Evaluate retrieval quality.
@@ -96,11 +78,87 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum CollectionsCommand {
+    /// List collections with document and chunk counts.
+    List,
+    /// One collection: counts, embedding model, chunking, revision.
+    Show(CollectionArg),
+    /// Create an empty collection with the current chunking and embedding settings.
+    Create(CollectionArg),
+    /// Delete a collection, its documents and indexes.
+    Delete(CollectionArg),
+    /// Check that the catalog and both indexes of a collection agree.
+    Verify(CollectionArg),
+}
+
+#[derive(Debug, Args)]
+pub struct CollectionArg {
+    /// Collection name.
+    pub name: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocumentsCommand {
+    /// List the documents of a collection.
+    List(CollectionJson),
+    /// One document: id, source, format, hash, chunks, metadata.
+    Show(DocumentArgs),
+    /// Delete documents from a collection.
+    Delete(DocumentsDeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DocumentArgs {
+    /// The document: its id (as listed) or its source (the path given to ingest).
+    pub document: String,
+    /// Collection.
+    #[arg(long, short)]
+    pub collection: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DocumentsDeleteArgs {
+    /// Documents: ids (as listed) or sources (paths as ingested).
+    #[arg(required = true)]
+    pub documents: Vec<String>,
+    /// Collection.
+    #[arg(long, short)]
+    pub collection: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Jobs, newest first.
+    List(JobsListArgs),
+    /// One job with each file's status and error.
+    Show(JobArg),
+}
+
+#[derive(Debug, Args)]
+pub struct JobsListArgs {
+    /// Only jobs in this state: queued, running, done, failed.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Jobs to list.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Jobs to skip.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct JobArg {
+    /// The job's id.
+    pub id: String,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Create a key and print it (only lore's hash of it is stored).
     Create(KeysCreateArgs),
     /// List keys (ids, roles, restrictions, expiry; never the secrets).
-    List(JsonFlag),
+    List,
     /// Revoke a key by id: refused from the next request on.
     Revoke(KeysRevokeArgs),
 }
@@ -125,9 +183,6 @@ pub struct KeysCreateArgs {
     /// Expiry: a duration (30d, 12h) or a date (2027-01-31) [default: never].
     #[arg(long)]
     pub expires: Option<String>,
-    /// Print JSON (the key and its record).
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -144,38 +199,28 @@ pub struct AnalyticsArgs {
     /// Top queries listed.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
-    /// Print JSON (as GET /v1/admin/analytics).
-    #[arg(long)]
-    pub json: bool,
 }
 
+/// `lore serve` takes only settings flags (`--bind`, `--default-collection`,
+/// `--request-timeout`, `--max-body-mb`, `--upload-wait`, `--no-auth`; from
+/// `lore_settings::FLAGS`).
 #[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Address to listen on (port 0: a free port, printed at start-up).
-    #[arg(long, env = "LORE_BIND", default_value = "127.0.0.1:8080")]
-    pub bind: std::net::SocketAddr,
-    /// Collection used when a request names none, and by the model id `lore`.
-    #[arg(long, env = "LORE_DEFAULT_COLLECTION", default_value = "default")]
-    pub default_collection: String,
-    /// Longest time to a response's headers, seconds (streams may run on).
-    #[arg(long, env = "LORE_REQUEST_TIMEOUT", default_value_t = 120)]
-    pub request_timeout: u64,
-    /// Largest request body (uploads included), MiB.
-    #[arg(long, env = "LORE_MAX_BODY_MB", default_value_t = 64)]
-    pub max_body_mb: usize,
-    /// How long an upload waits for its ingest job before answering 202 with the job, ms.
-    #[arg(long, env = "LORE_UPLOAD_WAIT_MS", default_value_t = 10_000)]
-    pub upload_wait_ms: u64,
-    /// Serve without API keys (anyone who can reach the port is an admin): for a machine
-    /// used by one person. Same as `[auth] enabled = false` or LORE_AUTH=off.
-    #[arg(long)]
-    pub no_auth: bool,
-}
+pub struct ServeArgs {}
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Print the effective configuration as TOML.
+    /// Print the effective settings (TOML, or JSON with --json), each value's origin
+    /// (default, file, env, flag) beside it, secrets redacted.
     Show,
+    /// Validate a settings file without starting anything: unknown sections and keys and
+    /// wrong types are named with their line.
+    Check(ConfigCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigCheckArgs {
+    /// The file.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,9 +258,6 @@ pub struct CacheServerArgs {
     /// The server's base URL.
     #[arg(long, env = "LORE_SERVER", default_value = "http://127.0.0.1:8080")]
     pub server: String,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -287,9 +329,6 @@ pub struct BenchCacheArgs {
     /// Generator.
     #[arg(long, short)]
     pub generator: Option<GeneratorKind>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -314,9 +353,6 @@ pub struct BenchAnswerArgs {
     /// Answer token cap (small keeps a remote LLM's share of the run short).
     #[arg(long, default_value_t = 64)]
     pub max_tokens: usize,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -332,20 +368,10 @@ pub struct BenchEmbedArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct JsonFlag {
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
 pub struct CollectionJson {
     /// Collection name.
     #[arg(long, short)]
     pub collection: String,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -368,20 +394,23 @@ pub struct IngestArgs {
     /// Tag (repeatable).
     #[arg(long = "tag")]
     pub tags: Vec<String>,
-    /// Print the per-file report as JSON.
+    /// When the chunking asked for (--chunk-tokens, --chunk-overlap, [chunking]) differs
+    /// from the collection's: delete the collection's documents and record the new
+    /// chunking, so this run's documents are the collection. Without it such a run is
+    /// refused (a collection never mixes chunk sizes).
     #[arg(long)]
-    pub json: bool,
+    pub rechunk: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// The query.
     pub query: String,
-    /// Collection to search.
-    #[arg(long, short)]
-    pub collection: String,
+    /// Collection(s) to search, comma-separated: several are fused by reciprocal rank.
+    #[arg(long, short, value_delimiter = ',', required = true)]
+    pub collection: Vec<String>,
     /// Number of results.
-    #[arg(long, short = 'k', default_value_t = 10)]
+    #[arg(long, short = 'k', default_value_t = lore_rag::DEFAULT_TOP_K)]
     pub top_k: usize,
     /// bm25, dense or hybrid (RRF of both).
     #[arg(long, short, default_value = "hybrid")]
@@ -390,11 +419,8 @@ pub struct SearchArgs {
     #[arg(long = "filter", short = 'f')]
     pub filters: Vec<Filter>,
     /// Candidates per leg fused in hybrid mode.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = lore_rag::DEFAULT_CANDIDATES)]
     pub candidates: usize,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -413,8 +439,8 @@ pub struct AskArgs {
     /// Metadata filter key=value (keys: domain, department, doc_type, tag, source); repeatable.
     #[arg(long = "filter", short = 'f')]
     pub filters: Vec<Filter>,
-    /// embedded (GGUF model in process), openai (LORE_LLM_BASE_URL) or extractive (no LLM) [default: [llm] generator, else extractive (the best scorer without a server)].
-    #[arg(long, short, env = "LORE_LLM_GENERATOR")]
+    /// embedded (GGUF model in process), openai (LORE_LLM_BASE_URL) or extractive (no LLM) [default: the llm.generator setting].
+    #[arg(long, short)]
     pub generator: Option<GeneratorKind>,
     /// Embedded model: a file under <models>/llm/ or a GGUF path [default: SmolLM2-135M-Instruct.Q4_1.gguf].
     #[arg(long)]
@@ -425,19 +451,6 @@ pub struct AskArgs {
     /// Unsupported sentences: flag (JSON only), mark ([unsupported] in the text) or remove.
     #[arg(long)]
     pub grounding: Option<GroundingAction>,
-    /// Print one JSON object instead of streaming.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct DeleteArgs {
-    /// Source paths as ingested.
-    #[arg(required = true)]
-    pub sources: Vec<String>,
-    /// Collection.
-    #[arg(long, short)]
-    pub collection: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -475,9 +488,6 @@ pub struct EvalAnswersArgs {
     /// Print each answer as it is scored.
     #[arg(long)]
     pub show: bool,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -488,9 +498,6 @@ pub struct EvalGroundingArgs {
     /// Collection holding the documents.
     #[arg(long, short, default_value = "docs")]
     pub collection: String,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -506,7 +513,4 @@ pub struct BeirArgs {
     /// Chunks fetched per leg.
     #[arg(long, default_value_t = 300)]
     pub candidates: usize,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
 }

@@ -1,202 +1,80 @@
-//! One function per command; each builds the engine from the global flags and prints.
+//! The commands that work on the data dir directly: ingest, search, collections,
+//! documents, settings, evaluation and benchmarks. Each takes the resolved context
+//! ([`Ctx`]) and calls the engine.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use lore_core::{default_data_dir, Metadata, SearchMode};
+use lore_core::{Access, Metadata, SearchMode};
 use lore_eval::{evaluate, BeirDataset, EvalOptions};
-use lore_index::Store;
-use lore_rag::{ConfigFile, Engine, EngineConfig, FileStatus, LlmConfig, SearchRequest};
+use lore_index::Chunking;
+use lore_rag::{DocumentRef, FileStatus, IngestOptions, SearchRequest};
+use lore_settings::{Origin, Settings};
 
 use crate::cli::{
-    BeirArgs, BenchCommand, BenchEmbedArgs, Cli, Command, ConfigCommand, DeleteArgs, EvalCommand,
-    Global, IngestArgs, SearchArgs,
+    BeirArgs, BenchEmbedArgs, CollectionsCommand, DocumentsCommand, IngestArgs, SearchArgs,
 };
+use crate::context::Ctx;
 use crate::progress::Progress;
 
-pub fn run(cli: Cli) -> Result<ExitCode> {
-    let g = &cli.global;
-    match cli.command {
-        Command::Ingest(a) => ingest(g, a),
-        Command::Search(a) => search(g, a),
-        Command::Config(ConfigCommand::Show) => config_show(g),
-        Command::Ask(a) => crate::ask::ask(g, a),
-        Command::Delete(a) => delete(g, a),
-        Command::Collections(a) => collections(g, a.json),
-        Command::Documents(a) => documents(g, &a.collection, a.json),
-        Command::Verify(a) => verify(g, &a.collection, a.json),
-        Command::Eval(EvalCommand::Beir(a)) => eval_beir(g, a),
-        Command::Bench(BenchCommand::Embed(a)) => bench_embed(g, a),
-        Command::Bench(BenchCommand::Answer(a)) => crate::answer_eval::bench_answer(g, a),
-        Command::Eval(EvalCommand::Answers(a)) => crate::answer_eval::eval_answers(g, a),
-        Command::Eval(EvalCommand::Grounding(a)) => crate::answer_eval::eval_grounding(g, a),
-        Command::Serve(a) => crate::serve::serve(g, &a),
-        Command::Cache(c) => crate::cache_cmd::run(c),
-        Command::Keys(c) => crate::keys_cmd::run(g, c),
-        Command::Analytics(a) => crate::keys_cmd::analytics(g, &a),
-        Command::Bench(BenchCommand::Cache(a)) => crate::cache_bench::bench_cache(g, a),
-        Command::Bench(BenchCommand::HostileFiles(a)) => hostile_files(a),
-        Command::Openapi => {
-            println!("{}", lore_server::openapi::spec_pretty());
-            Ok(ExitCode::SUCCESS)
-        }
+/// The effective settings with their origins.
+pub fn config_show(g: &Ctx) -> Result<ExitCode> {
+    if g.json {
+        println!("{}", serde_json::to_string_pretty(&g.resolved.show_json())?);
+    } else {
+        println!(
+            "# settings file: {}\n# data dir: {}",
+            g.resolved
+                .file
+                .as_ref()
+                .map_or("none (defaults)".to_string(), |p| p.display().to_string()),
+            g.data_dir.display()
+        );
+        print!("{}", g.resolved.show_toml());
     }
-}
-
-pub(crate) fn data_dir(g: &Global) -> std::path::PathBuf {
-    g.data_dir.clone().unwrap_or_else(default_data_dir)
-}
-
-pub(crate) fn engine(g: &Global) -> Result<Engine> {
-    engine_with(g, config_file(g)?)
-}
-
-fn engine_with(g: &Global, file: ConfigFile) -> Result<Engine> {
-    let mut config = EngineConfig::new(data_dir(g));
-    config.models_dir = g.models_dir.clone();
-    config.precision = g.precision;
-    if let Some(t) = g.threads {
-        config.embed_threads = t.max(1);
-    }
-    config.chunker.chunk_tokens = g.chunk_tokens;
-    config.chunker.overlap_tokens = g.chunk_overlap;
-    config.ingest_batch_chunks = g.ingest_batch.max(1);
-    config.llm = file.llm;
-    config.cache = file.cache;
-    config.guard = file.guard;
-    config.ingest = file.ingest;
-    Ok(Engine::open(config)?)
-}
-
-/// An engine for measurements: caches off, so repeated queries are computed each time.
-pub(crate) fn engine_uncached(g: &Global) -> Result<Engine> {
-    let mut file = config_file(g)?;
-    file.cache.enabled = false;
-    engine_with(g, file)
-}
-
-/// The settings a command would run with. Secrets are redacted.
-fn config_show(g: &Global) -> Result<ExitCode> {
-    #[derive(serde::Serialize)]
-    struct Shown {
-        data_dir: String,
-        models_dir: String,
-        config_file: String,
-        precision: String,
-        threads: Option<usize>,
-        chunk_tokens: usize,
-        chunk_overlap: usize,
-        ingest_batch: usize,
-        llm: LlmConfig,
-        cache: lore_cache::CacheConfig,
-        guard: lore_rag::GuardConfig,
-        auth: lore_server::config::AuthConfig,
-        rate_limit: lore_server::config::RateLimitConfig,
-        cors: lore_server::config::CorsConfig,
-        log: lore_server::config::LogConfig,
-        analytics: lore_server::config::AnalyticsConfig,
-        metrics: lore_server::config::MetricsConfig,
-        prices: std::collections::BTreeMap<String, lore_server::config::Price>,
-    }
-    let file = config_file(g)?;
-    let security = security_config(g)?;
-    let (models_dir, how) = lore_core::resolve_models_dir(g.models_dir.as_deref());
-    let config_file = g
-        .config
-        .clone()
-        .unwrap_or_else(|| data_dir(g).join("lore.toml"));
-    let shown = Shown {
-        data_dir: data_dir(g).display().to_string(),
-        models_dir: format!("{} ({how:?})", models_dir.display()),
-        config_file: format!(
-            "{}{}",
-            config_file.display(),
-            if config_file.is_file() {
-                ""
-            } else {
-                " (absent: defaults)"
-            }
-        ),
-        precision: g.precision.as_str().to_string(),
-        threads: g.threads,
-        chunk_tokens: g.chunk_tokens,
-        chunk_overlap: g.chunk_overlap,
-        ingest_batch: g.ingest_batch,
-        llm: file.llm.redacted(),
-        cache: file.cache.redacted(),
-        guard: file.guard,
-        auth: security.auth,
-        rate_limit: security.rate_limit,
-        cors: security.cors,
-        log: security.log,
-        analytics: security.analytics,
-        metrics: security.metrics,
-        prices: security.prices,
-    };
-    print!("{}", toml::to_string(&shown)?);
     Ok(ExitCode::SUCCESS)
 }
 
-/// The config file (`--config`, else `<data dir>/lore.toml` if present), then the `LORE_LLM_*`,
-/// `LORE_CACHE` and `LORE_REDIS_URL` variables.
-fn config_file(g: &Global) -> Result<ConfigFile> {
-    let mut file = match &g.config {
-        Some(path) => ConfigFile::read(path, true)?,
-        None => ConfigFile::read(&data_dir(g).join("lore.toml"), false)?,
-    };
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    file.llm.apply_env(env)?;
-    file.cache.apply_env(env).map_err(anyhow::Error::msg)?;
-    Ok(file)
+/// Validates a settings file alone.
+pub fn config_check(file: &Path) -> Result<ExitCode> {
+    Settings::check_file(file)?;
+    println!("{}: ok", file.display());
+    Ok(ExitCode::SUCCESS)
 }
 
-/// The server's sections of the config file (`[auth]`, `[rate_limit]`, `[cors]`, `[log]`,
-/// `[analytics]`, `[prices]`), then `LORE_AUTH` and `LORE_CORS_ORIGINS`.
-pub(crate) fn security_config(g: &Global) -> Result<lore_server::SecurityConfig> {
-    let (path, required) = match &g.config {
-        Some(path) => (path.clone(), true),
-        None => (data_dir(g).join("lore.toml"), false),
-    };
-    let mut config = match std::fs::read_to_string(&path) {
-        Ok(text) => lore_server::SecurityConfig::from_toml(&text)
-            .with_context(|| format!("config {}", path.display()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Default::default(),
-        Err(e) => return Err(e).with_context(|| format!("config {}", path.display())),
-    };
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    config.apply_env(env).map_err(anyhow::Error::msg)?;
-    Ok(config)
+/// The chunking this run asks for: the settings' when a file, variable or flag set it,
+/// else none (a collection keeps its own).
+fn requested_chunking(g: &Ctx) -> Option<Chunking> {
+    let asked = ["chunking.chunk_tokens", "chunking.overlap_tokens"]
+        .iter()
+        .any(|p| g.resolved.origin(p) != Origin::Default);
+    let c = &g.settings().chunking;
+    asked.then_some(Chunking {
+        chunk_tokens: c.chunk_tokens,
+        overlap_tokens: c.overlap_tokens,
+    })
 }
 
-/// What logging needs before the rest starts: `[log]` and the PII patterns of `[guard]`.
-pub(crate) fn log_settings(
-    g: &Global,
-) -> Result<(
-    lore_server::config::LogConfig,
-    Vec<lore_rag::guard::CustomPattern>,
-)> {
-    Ok((security_config(g)?.log, config_file(g)?.guard.patterns))
-}
-
-/// The store alone, for commands that need no model.
-fn store(g: &Global) -> Result<Store> {
-    Ok(Store::open(&data_dir(g), Default::default())?)
-}
-
-fn ingest(g: &Global, a: IngestArgs) -> Result<ExitCode> {
-    let mut engine = engine(g)?;
-    let metadata = Metadata {
-        domain: a.domain,
-        department: a.department,
-        doc_type: a.doc_type,
-        tags: a.tags,
+pub fn ingest(g: &Ctx, a: IngestArgs) -> Result<ExitCode> {
+    let mut engine = g.engine()?;
+    let options = IngestOptions {
+        metadata: Metadata {
+            domain: a.domain,
+            department: a.department,
+            doc_type: a.doc_type,
+            tags: a.tags,
+        },
+        access: Access::all(),
+        chunking: requested_chunking(g),
+        rechunk: a.rechunk,
     };
     let mut progress = Progress::new();
-    let report = engine.ingest_paths(&a.collection, &a.paths, &metadata, &mut |e| {
+    let report = engine.ingest_paths(&a.collection, &a.paths, &options, &mut |e| {
         progress.event(e)
     })?;
     progress.finish();
-    if a.json {
+    if g.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         let count =
@@ -226,19 +104,20 @@ fn ingest(g: &Global, a: IngestArgs) -> Result<ExitCode> {
     })
 }
 
-fn search(g: &Global, a: SearchArgs) -> Result<ExitCode> {
-    let mut engine = engine(g)?;
+pub fn search(g: &Ctx, a: SearchArgs) -> Result<ExitCode> {
+    let mut engine = g.engine()?;
     let req = SearchRequest {
         query: a.query,
-        collection: a.collection,
+        collection: String::new(),
         top_k: a.top_k,
         mode: a.mode,
         filters: a.filters,
         candidates: a.candidates,
-        access: lore_core::Access::all(),
+        access: Access::all(),
     };
-    let resp = engine.search(&req)?;
-    if a.json {
+    let resp = engine.search_collections(&a.collection, &req)?;
+    let several = a.collection.len() > 1;
+    if g.json {
         println!("{}", serde_json::to_string(&resp)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -246,7 +125,12 @@ fn search(g: &Global, a: SearchArgs) -> Result<ExitCode> {
         println!("no results");
     }
     for (i, h) in resp.hits.iter().enumerate() {
-        let mut place = h.source.clone();
+        let (c, h) = (&h.collection, &h.hit);
+        let mut place = if several {
+            format!("{c}: {}", h.source)
+        } else {
+            h.source.clone()
+        };
         if let Some(p) = h.page {
             place.push_str(&format!(" p.{p}"));
         }
@@ -276,98 +160,128 @@ fn search(g: &Global, a: SearchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn delete(g: &Global, a: DeleteArgs) -> Result<ExitCode> {
-    let mut engine = engine(g)?;
-    let mut missing = 0;
-    for s in &a.sources {
-        if engine.delete(&a.collection, s)? {
-            println!("deleted {s}");
-        } else {
-            eprintln!("not found: {s} in {}", a.collection);
-            missing += 1;
-        }
-    }
-    Ok(if missing > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn collections(g: &Global, json: bool) -> Result<ExitCode> {
-    let store = store(g)?;
-    let mut rows = Vec::new();
-    for c in store.collections()? {
-        let (docs, chunks) = store.catalog().counts(c.id)?;
-        rows.push(serde_json::json!({
-            "name": c.name, "documents": docs, "chunks": chunks, "model": c.model_id, "version": c.version
-        }));
-    }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-    } else {
-        for r in &rows {
-            println!(
-                "{}\t{} documents\t{} chunks\t{}",
-                r["name"].as_str().unwrap_or(""),
-                r["documents"],
-                r["chunks"],
-                r["model"].as_str().unwrap_or("")
-            );
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn documents(g: &Global, collection: &str, json: bool) -> Result<ExitCode> {
-    let store = store(g)?;
-    let info = store.collection(collection)?;
-    let docs = store.documents(&info)?;
-    if json {
-        let rows: Vec<_> = docs
-            .iter()
-            .map(|d| {
-                serde_json::json!({
-                    "document_id": d.id, "source": d.source, "title": d.title, "format": d.format,
-                    "content_hash": d.content_hash, "bytes": d.bytes, "version": d.version,
-                    "chunks": d.chunks, "metadata": d.metadata,
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-    } else {
-        for d in docs {
-            println!(
-                "{}\t{}\t{} chunks\tv{}\t{}",
-                d.source, d.format, d.chunks, d.version, d.title
-            );
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn verify(g: &Global, collection: &str, json: bool) -> Result<ExitCode> {
-    let mut store = store(g)?;
-    let info = store.collection(collection)?;
-    let integrity = store.catalog().integrity_check()?;
-    let (chunks, bm25, vectors) = store.index_counts(&info)?;
-    let ok = integrity == "ok" && chunks == bm25 && chunks == vectors;
-    if json {
+/// `lore collections …`.
+pub fn collections(g: &Ctx, c: CollectionsCommand) -> Result<ExitCode> {
+    let mut engine = g.engine()?;
+    let all = Access::all();
+    let print = |c: &lore_rag::CollectionSummary| {
+        let chunking = c
+            .chunking
+            .map_or("chunking not recorded".to_string(), |k| k.to_string());
         println!(
-            "{}",
-            serde_json::json!({"ok": ok, "catalog_integrity": integrity, "chunks": chunks, "bm25_docs": bm25, "vectors": vectors})
+            "{}\t{} documents\t{} chunks\t{}\t{chunking}",
+            c.name, c.documents, c.chunks, c.model
         );
-    } else {
-        println!("catalog integrity: {integrity}; chunks {chunks}, BM25 docs {bm25}, vectors {vectors}: {}", if ok { "consistent" } else { "INCONSISTENT" });
+    };
+    match c {
+        CollectionsCommand::List => {
+            let rows = engine.collections(&all)?;
+            if g.json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                rows.iter().for_each(print);
+            }
+        }
+        CollectionsCommand::Show(a) => {
+            let c = engine.collection(&a.name, &all)?;
+            if g.json {
+                println!("{}", serde_json::to_string_pretty(&c)?);
+            } else {
+                print(&c);
+            }
+        }
+        CollectionsCommand::Create(a) => {
+            let c = engine.create_collection(&a.name, None)?;
+            if g.json {
+                println!("{}", serde_json::to_string_pretty(&c)?);
+            } else {
+                println!("created {}", c.name);
+            }
+        }
+        CollectionsCommand::Delete(a) => {
+            engine.delete_collection(&a.name)?;
+            println!("deleted {}", a.name);
+        }
+        CollectionsCommand::Verify(a) => {
+            let v = engine.verify_collection(&a.name)?;
+            if g.json {
+                println!("{}", serde_json::to_string(&v)?);
+            } else {
+                println!(
+                    "catalog integrity: {}; chunks {}, BM25 docs {}, vectors {}: {}",
+                    v.catalog_integrity,
+                    v.chunks,
+                    v.bm25_docs,
+                    v.vectors,
+                    if v.ok { "consistent" } else { "INCONSISTENT" }
+                );
+            }
+            if !v.ok {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(ExitCode::SUCCESS)
 }
 
-fn eval_beir(g: &Global, a: BeirArgs) -> Result<ExitCode> {
+/// `lore documents …`.
+pub fn documents(g: &Ctx, c: DocumentsCommand) -> Result<ExitCode> {
+    let mut engine = g.engine()?;
+    let all = Access::all();
+    match c {
+        DocumentsCommand::List(a) => {
+            let docs = engine.documents(&a.collection, &all)?;
+            if g.json {
+                println!("{}", serde_json::to_string_pretty(&docs)?);
+            } else {
+                for d in docs {
+                    println!(
+                        "{}\t{}\t{}\t{} chunks\tv{}\t{}",
+                        d.id, d.source, d.format, d.chunks, d.version, d.title
+                    );
+                }
+            }
+        }
+        DocumentsCommand::Show(a) => {
+            let d = engine.document(&a.collection, &DocumentRef::parse(&a.document), &all)?;
+            if g.json {
+                println!("{}", serde_json::to_string_pretty(&d)?);
+            } else {
+                println!(
+                    "{} ({})\nid {}  format {}  {} bytes  {} chunks  v{}\nsha256 {}\n{}",
+                    d.source,
+                    d.title,
+                    d.id,
+                    d.format,
+                    d.bytes,
+                    d.chunks,
+                    d.version,
+                    d.content_hash,
+                    serde_json::to_string(&d.metadata)?
+                );
+            }
+        }
+        DocumentsCommand::Delete(a) => {
+            let mut missing = 0;
+            for doc in &a.documents {
+                match engine.delete_document(&a.collection, &DocumentRef::parse(doc), &all) {
+                    Ok(d) => println!("deleted {} (id {})", d.source, d.id),
+                    Err(lore_rag::EngineError::DocumentNotFound { .. }) => {
+                        eprintln!("not found: {doc} in {}", a.collection);
+                        missing += 1;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if missing > 0 {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn eval_beir(g: &Ctx, a: BeirArgs) -> Result<ExitCode> {
     let modes = match a.mode.as_str() {
         "all" => vec![SearchMode::Bm25, SearchMode::Dense, SearchMode::Hybrid],
         m => vec![m.parse::<SearchMode>().map_err(anyhow::Error::msg)?],
@@ -383,7 +297,7 @@ fn eval_beir(g: &Global, a: BeirArgs) -> Result<ExitCode> {
     let collection = a
         .collection
         .unwrap_or_else(|| format!("beir-{}", data.name));
-    let mut engine = engine_uncached(g)?;
+    let mut engine = g.engine_uncached()?;
     let mut progress = Progress::new();
     let opts = EvalOptions {
         collection,
@@ -392,7 +306,7 @@ fn eval_beir(g: &Global, a: BeirArgs) -> Result<ExitCode> {
     };
     let reports = evaluate(&mut engine, &data, &opts, &mut |e| progress.event(e))?;
     progress.finish();
-    if a.json {
+    if g.json {
         if reports.len() == 1 {
             println!("{}", serde_json::to_string(&reports[0])?);
         } else {
@@ -434,10 +348,10 @@ fn eval_beir(g: &Global, a: BeirArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn bench_embed(g: &Global, a: BenchEmbedArgs) -> Result<ExitCode> {
+pub fn bench_embed(g: &Ctx, a: BenchEmbedArgs) -> Result<ExitCode> {
     use lore_embed::Embedder;
     use std::io::Write;
-    let engine = engine_uncached(g)?;
+    let engine = g.engine_uncached()?;
     let mut texts = Vec::new();
     for doc in lore_eval::load_corpus(&a.corpus, Some(a.limit))? {
         texts.extend(
@@ -462,7 +376,7 @@ fn bench_embed(g: &Global, a: BenchEmbedArgs) -> Result<ExitCode> {
     println!(
         "{}",
         serde_json::json!({
-            "impl": "lore", "model": engine.embedder().model_id(), "threads": engine.config().embed_threads,
+            "impl": "lore", "model": engine.embedder().model_id(), "threads": engine.config().embedding.threads(),
             "passages": texts.len(), "tokens": tokens, "seconds": secs,
             "passages_per_s": texts.len() as f64 / secs, "tokens_per_s": tokens as f64 / secs,
         })
@@ -471,7 +385,7 @@ fn bench_embed(g: &Global, a: BenchEmbedArgs) -> Result<ExitCode> {
 }
 
 /// `lore bench hostile-files DIR`: writes every sample of `lore_ingest::samples`.
-fn hostile_files(a: crate::cli::HostileFilesArgs) -> Result<ExitCode> {
+pub fn hostile_files(a: crate::cli::HostileFilesArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&a.dir).with_context(|| format!("creating {}", a.dir.display()))?;
     for (name, bytes) in lore_ingest::samples::all() {
         let path = a.dir.join(name);

@@ -6,15 +6,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use lore_index::{KeyStore, QueryLog};
 use lore_server::auth::now_secs;
-use lore_server::routes::admin::{new_key, NewKeyBody};
 
-use crate::cli::{AnalyticsArgs, Global, KeysCommand};
+use crate::cli::{AnalyticsArgs, KeysCommand};
+use crate::context::Ctx;
 
-fn catalog(g: &Global) -> std::path::PathBuf {
-    crate::commands::data_dir(g).join("catalog.sqlite")
+fn catalog(g: &Ctx) -> std::path::PathBuf {
+    g.data_dir.clone().join("catalog.sqlite")
 }
 
-pub fn run(g: &Global, c: KeysCommand) -> Result<ExitCode> {
+pub fn run(g: &Ctx, c: KeysCommand) -> Result<ExitCode> {
     let store = KeyStore::open(&catalog(g)).context("opening the key table")?;
     let now = now_secs();
     match c {
@@ -24,7 +24,7 @@ pub fn run(g: &Global, c: KeysCommand) -> Result<ExitCode> {
                     .transpose()
                     .map_err(Into::into)
             };
-            let body = NewKeyBody {
+            let body = lore_index::KeyRequest {
                 name: a.name.unwrap_or_else(|| a.role.to_string()),
                 role: a.role,
                 collections: list("collections", a.collections)?,
@@ -32,9 +32,9 @@ pub fn run(g: &Global, c: KeysCommand) -> Result<ExitCode> {
                 rate: a.rate,
                 expires: a.expires,
             };
-            let new = new_key(body, now).map_err(|e| anyhow::anyhow!(e.message))?;
+            let new = body.validate(now)?;
             let created = store.create(&new, now)?;
-            if a.json {
+            if g.json {
                 println!("{}", serde_json::to_string_pretty(&created)?);
             } else {
                 println!("{}", created.key);
@@ -46,9 +46,9 @@ pub fn run(g: &Global, c: KeysCommand) -> Result<ExitCode> {
                 );
             }
         }
-        KeysCommand::List(j) => {
+        KeysCommand::List => {
             let keys = store.list()?;
-            if j.json {
+            if g.json {
                 println!("{}", serde_json::to_string_pretty(&keys)?);
             } else if keys.is_empty() {
                 println!("no keys: create one with `lore keys create --role admin`");
@@ -99,12 +99,12 @@ fn describe(k: &lore_index::ApiKey) -> String {
     )
 }
 
-pub fn analytics(g: &Global, a: &AnalyticsArgs) -> Result<ExitCode> {
+pub fn analytics(g: &Ctx, a: &AnalyticsArgs) -> Result<ExitCode> {
     if !(1..=365).contains(&a.days) || !(1..=100).contains(&a.top) {
         anyhow::bail!("--days must be 1-365 and --top 1-100");
     }
     let r = QueryLog::read(&catalog(g), a.days, a.top).context("reading the query log")?;
-    if a.json {
+    if g.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(ExitCode::SUCCESS);
     }

@@ -1,5 +1,5 @@
 //! Log set-up: JSON lines in serve mode (text for commands, or `[log] format = "text"`),
-//! the level from `LORE_LOG`, else `[log] level`, and PII masked on every line whatever
+//! the level from `[log] level` (`LORE_LOG` sets it), and PII masked on every line whatever
 //! the source (a question quoted in an error, an e-mail in a file name, a key pasted into
 //! a header that ends up in a message).
 
@@ -43,9 +43,10 @@ impl<'a> MakeWriter<'a> for MaskedStderr {
     }
 }
 
-/// Installs the global subscriber.
-pub fn init(config: &LogConfig, serving: bool, verbose: bool, masker: Masker) {
-    let default = if serving {
+/// Installs the global subscriber. `explicit`: `[log] level` was set (file or
+/// `LORE_LOG`), so it applies to commands too, not only to `lore serve`.
+pub fn init(config: &LogConfig, explicit: bool, serving: bool, verbose: bool, masker: Masker) {
+    let level = if serving || explicit {
         config.level.clone()
     } else if verbose {
         "info".to_string()
@@ -53,10 +54,15 @@ pub fn init(config: &LogConfig, serving: bool, verbose: bool, masker: Masker) {
         // A command logs only what goes wrong.
         "warn".to_string()
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LORE_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::try_new(format!("{default},pdf_extract=error,lopdf=error"))
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
-    });
+    // A bare level keeps the PDF parsers quiet; a full filter (`info,lore_rag=debug`) is
+    // taken as written.
+    let directives = if level.contains('=') {
+        level
+    } else {
+        format!("{level},pdf_extract=error,lopdf=error")
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let writer = MaskedStderr {
         masker: Arc::new(masker),
     };

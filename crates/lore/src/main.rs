@@ -1,4 +1,5 @@
-//! `lore`: the command-line front end. Thin: it parses flags, calls the engine, prints.
+//! `lore`: the command-line front end. Thin: it parses flags, resolves the settings once
+//! ([`context`]), calls the engine, prints.
 
 mod answer_eval;
 mod ask;
@@ -6,6 +7,8 @@ mod cache_bench;
 mod cache_cmd;
 mod cli;
 mod commands;
+mod context;
+mod jobs_cmd;
 mod keys_cmd;
 mod logging;
 mod progress;
@@ -13,27 +16,61 @@ mod serve;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use anyhow::Result;
+
+use crate::cli::{BenchCommand, Cli, Command, ConfigCommand, EvalCommand};
+use crate::context::Ctx;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    let serving = matches!(cli.command, cli::Command::Serve(_));
-    // Logs need the config (level, format, PII patterns) before anything else runs.
-    let (log, patterns) = match commands::log_settings(&cli.global) {
-        Ok(s) => s,
+    let (cli, ctx) = match context::parse() {
+        Ok(parsed) => parsed,
         Err(e) => {
             eprintln!("error: {e:#}");
             return ExitCode::FAILURE;
         }
     };
-    let masker = lore_rag::guard::Masker::new(&lore_rag::guard::PiiKind::ALL, &patterns)
-        .unwrap_or_else(|_| lore_rag::guard::Masker::all());
-    logging::init(&log, serving, cli.global.verbose, masker);
-    match commands::run(cli) {
+    let serving = matches!(cli.command, Command::Serve(_));
+    // Logs need the settings (level, format, PII patterns) before anything else runs.
+    let settings = ctx.settings();
+    let masker =
+        lore_rag::guard::Masker::new(&lore_rag::guard::PiiKind::ALL, &settings.guard.patterns)
+            .unwrap_or_else(|_| lore_rag::guard::Masker::all());
+    let explicit = ctx.resolved.origin("log.level") != lore_settings::Origin::Default;
+    logging::init(&settings.log, explicit, serving, ctx.verbose, masker);
+    match run(cli, &ctx) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Dispatches a command to its module.
+fn run(cli: Cli, g: &Ctx) -> Result<ExitCode> {
+    match cli.command {
+        Command::Ingest(a) => commands::ingest(g, a),
+        Command::Search(a) => commands::search(g, a),
+        Command::Ask(a) => ask::ask(g, a),
+        Command::Collections(c) => commands::collections(g, c),
+        Command::Documents(c) => commands::documents(g, c),
+        Command::Jobs(c) => jobs_cmd::run(g, c),
+        Command::Config(ConfigCommand::Show) => commands::config_show(g),
+        Command::Config(ConfigCommand::Check(a)) => commands::config_check(&a.file),
+        Command::Eval(EvalCommand::Beir(a)) => commands::eval_beir(g, a),
+        Command::Eval(EvalCommand::Answers(a)) => answer_eval::eval_answers(g, a),
+        Command::Eval(EvalCommand::Grounding(a)) => answer_eval::eval_grounding(g, a),
+        Command::Bench(BenchCommand::Embed(a)) => commands::bench_embed(g, a),
+        Command::Bench(BenchCommand::Answer(a)) => answer_eval::bench_answer(g, a),
+        Command::Bench(BenchCommand::Cache(a)) => cache_bench::bench_cache(g, a),
+        Command::Bench(BenchCommand::HostileFiles(a)) => commands::hostile_files(a),
+        Command::Serve(_) => serve::serve(g),
+        Command::Cache(c) => cache_cmd::run(c, g.json),
+        Command::Keys(c) => keys_cmd::run(g, c),
+        Command::Analytics(a) => keys_cmd::analytics(g, &a),
+        Command::Openapi => {
+            println!("{}", lore_server::openapi::spec_pretty());
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -53,7 +53,7 @@ impl Progress {
                     eprintln!("ingest: {n} files");
                 }
             }
-            IngestEvent::File(r) => {
+            IngestEvent::File { report: r, .. } => {
                 self.files += 1;
                 let line = match &r.status {
                     FileStatus::Added { chunks } => format!("added {} ({chunks} chunks)", r.source),

@@ -1,34 +1,24 @@
 //! `lore serve`: opens the engine, loads every collection's indexes, and serves HTTP.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use lore_server::{AppState, ServerConfig};
 
-use crate::cli::{Global, ServeArgs};
+use crate::context::Ctx;
 
-pub fn serve(g: &Global, a: &ServeArgs) -> Result<ExitCode> {
+pub fn serve(g: &Ctx) -> Result<ExitCode> {
     let started = Instant::now();
-    let engine = crate::commands::engine(g)?;
-    let mut security = crate::commands::security_config(g)?;
-    if a.no_auth {
-        security.auth.enabled = false;
-    }
-    let auth = security.auth.enabled;
-    let config = ServerConfig {
-        bind: a.bind,
-        request_timeout: Duration::from_secs(a.request_timeout.max(1)),
-        max_body_bytes: a.max_body_mb.max(1) * 1024 * 1024,
-        upload_wait: Duration::from_millis(a.upload_wait_ms),
-        default_collection: a.default_collection.clone(),
-        security,
-    };
+    let engine = g.engine()?;
+    let config = ServerConfig::from_resolved(&g.resolved);
+    let auth = config.security.auth.enabled;
+    let bind = config.bind;
     let state = AppState::new(engine, config).context("loading collections")?;
     if !auth {
         let warning = format!(
             "AUTH IS DISABLED: anyone who can reach {} can read every collection, upload, delete and manage keys. Use this only on a machine used by one person.",
-            a.bind
+            bind
         );
         eprintln!("\n*** WARNING: {warning} ***\n");
         tracing::warn!("{warning}");
@@ -42,9 +32,9 @@ pub fn serve(g: &Global, a: &ServeArgs) -> Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(a.bind)
+        let listener = tokio::net::TcpListener::bind(bind)
             .await
-            .with_context(|| format!("binding {}", a.bind))?;
+            .with_context(|| format!("binding {}", bind))?;
         let addr = listener.local_addr()?;
         // Tests and scripts read this line for the port; keep its shape.
         println!(

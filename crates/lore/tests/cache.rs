@@ -183,7 +183,8 @@ fn answers_are_cached_reused_and_never_stale() {
     let (_, s2) = post_json(&c, &server.at("/v1/search"), search.clone());
     assert_eq!(
         (s1["cached"].clone(), s2["cached"].clone()),
-        (json!(false), json!(true))
+        (Value::Null, json!("exact")),
+        "`cached` has the answer's type on searches too"
     );
     assert_eq!(s1["hits"], s2["hits"]);
 
@@ -378,12 +379,9 @@ fn lexical_guard_ttl_and_size_bounds_from_config() {
     let server = Server::start(&data, &[]);
     assert_eq!(ask(&c, &server, "ops", OFF)["cached"], Value::Null);
     assert_eq!(ask(&c, &server, "ops", OFF)["cached"], "exact");
-    std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(
-        ask(&c, &server, "ops", OFF)["cached"],
-        Value::Null,
-        "expired"
-    );
+    common::eventually("the answer expires", Duration::from_secs(20), || {
+        ask(&c, &server, "ops", OFF)["cached"] == Value::Null
+    });
     for (q, r) in pairs {
         ask(&c, &server, "ops", q);
         ask(&c, &server, "ops", r);
@@ -497,17 +495,29 @@ fn redis_shares_hits_between_servers_and_its_loss_fails_no_request() {
 
     // Redis is back on the same port: after the retry interval the shared level returns.
     let _redis = Redis::start(redis.port, &redis.dir);
-    std::thread::sleep(Duration::from_millis(2500));
     let fresh = [
         "What is a hash map?",
         "How do I iterate over a vector?",
         "Which address does Apache bind to?",
         "What is ownership in Rust?",
+        "How do I read a file in Rust?",
+        "What does the borrow checker do?",
+        "How are errors handled in Rust?",
+        "What is a trait?",
     ];
-    let shared_again = fresh.iter().any(|q| {
-        ask(&c, &a, "docs", q);
-        ask(&c, &b, "docs", q)["cached"] == "exact"
-    });
-    assert!(shared_again, "the shared level never came back");
+    let mut next = fresh.iter().cycle().enumerate();
+    common::eventually(
+        "the shared level comes back",
+        Duration::from_secs(30),
+        || {
+            // A new question each round, so the exact hit can only come through Redis.
+            let Some((i, q)) = next.next() else {
+                return false;
+            };
+            let q = format!("{q} ({i})");
+            ask(&c, &a, "docs", &q);
+            ask(&c, &b, "docs", &q)["cached"] == "exact"
+        },
+    );
     assert_eq!(stats(&c, &a)["redis"]["available"], true);
 }

@@ -23,7 +23,7 @@ fn documents_written(data: &Path) -> i64 {
 /// What must match between two stores: per document its hash and chunk count, and the
 /// texts a few searches return.
 fn fingerprint(data: &Path) -> (Vec<Value>, Vec<Vec<Value>>) {
-    let docs = json(lore(data).args(["documents", "-c", "k", "--json"]));
+    let docs = json(lore(data).args(["documents", "list", "-c", "k", "--json"]));
     let docs = docs
         .as_array()
         .unwrap()
@@ -86,7 +86,7 @@ fn sigkill_mid_ingest_recovers_to_a_clean_result() {
 
     // Reopening repairs the indexes from the catalog; nothing half-written is visible.
     assert_consistent(&crashed, "k");
-    for d in json(lore(&crashed).args(["documents", "-c", "k", "--json"]))
+    for d in json(lore(&crashed).args(["documents", "list", "-c", "k", "--json"]))
         .as_array()
         .unwrap()
     {

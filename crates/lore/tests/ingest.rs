@@ -69,7 +69,7 @@ fn bad_files_are_reported_and_the_store_is_intact() {
         );
     }
     // What was stored before is untouched and still found.
-    let docs = json(lore(&data).args(["documents", "--collection", "c", "--json"]));
+    let docs = json(lore(&data).args(["documents", "list", "--collection", "c", "--json"]));
     assert_eq!(docs.as_array().unwrap().len(), 2);
     assert!(!search(
         &data,
@@ -119,11 +119,13 @@ fn changed_file_replaces_chunks_and_delete_removes_them() {
         "old chunk still in the vector index"
     );
     assert!(dense[0]["text"].as_str().unwrap().contains("quuxfrob"));
-    let docs = json(lore(&data).args(["documents", "-c", "n", "--json"]));
+    let docs = json(lore(&data).args(["documents", "list", "-c", "n", "--json"]));
     assert_eq!(docs[0]["version"], 2);
     assert_consistent(&data, "n");
 
-    let out = run(lore(&data).args(["delete", "-c", "n"]).arg(&file));
+    let out = run(lore(&data)
+        .args(["documents", "delete", "-c", "n"])
+        .arg(&file));
     assert!(
         out.status.success(),
         "{}",
@@ -132,10 +134,122 @@ fn changed_file_replaces_chunks_and_delete_removes_them() {
     assert!(search(&data, "n", "quuxfrob", &["--mode", "bm25"]).is_empty());
     assert!(search(&data, "n", "quuxfrob inspection", &["--mode", "dense"]).is_empty());
     assert_consistent(&data, "n");
-    let out = run(lore(&data).args(["delete", "-c", "n"]).arg(&file));
+    let out = run(lore(&data)
+        .args(["documents", "delete", "-c", "n"])
+        .arg(&file));
     assert_eq!(
         out.status.code(),
         Some(1),
         "deleting a missing document is reported"
     );
+}
+
+#[test]
+fn a_collection_keeps_its_chunking_and_refuses_to_mix_sizes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let a = tmp.path().join("a.md");
+    let b = tmp.path().join("b.md");
+    std::fs::write(
+        &a,
+        "# Alpha\n\nThe zorblax calibration runs every Tuesday at noon.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        "# Beta\n\nThe zorblax inspection moved to Friday mornings.\n",
+    )
+    .unwrap();
+    let chunking = |c: &str| {
+        let v = json(lore(&data).args(["collections", "show", c, "--json"]));
+        (
+            v["chunking"]["chunk_tokens"].clone(),
+            v["chunking"]["overlap_tokens"].clone(),
+        )
+    };
+
+    // Created with the run's chunking, recorded.
+    let r = json(
+        lore(&data)
+            .args([
+                "--chunk-tokens",
+                "128",
+                "--chunk-overlap",
+                "16",
+                "ingest",
+                "-c",
+                "small",
+                "--json",
+            ])
+            .arg(&a),
+    );
+    assert_eq!(r["files"][0]["status"], "added", "{r}");
+    assert_eq!(chunking("small"), (128.into(), 16.into()));
+    // A later run without chunking flags uses the collection's.
+    let r = json(
+        lore(&data)
+            .args(["ingest", "-c", "small", "--json"])
+            .arg(&b),
+    );
+    assert_eq!(r["files"][0]["status"], "added", "{r}");
+    assert_eq!(chunking("small"), (128.into(), 16.into()));
+    // A run asking for another chunking is refused, and nothing changes.
+    let out = run(lore(&data)
+        .args(["--chunk-tokens", "200", "ingest", "-c", "small"])
+        .arg(&a));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("chunked at 128 tokens") && err.contains("--rechunk"),
+        "{err}"
+    );
+    assert_eq!(chunking("small"), (128.into(), 16.into()));
+    let docs = json(lore(&data).args(["documents", "list", "-c", "small", "--json"]));
+    assert_eq!(docs.as_array().unwrap().len(), 2);
+    // --rechunk re-chunks explicitly: the collection holds this run's documents.
+    let r = json(
+        lore(&data)
+            .args([
+                "--chunk-tokens",
+                "200",
+                "ingest",
+                "-c",
+                "small",
+                "--rechunk",
+                "--json",
+            ])
+            .arg(&a),
+    );
+    assert_eq!(r["files"][0]["status"], "added", "{r}");
+    assert_eq!(
+        chunking("small"),
+        (200.into(), 32.into()),
+        "the run's chunking, overlap by default"
+    );
+    let docs = json(lore(&data).args(["documents", "list", "-c", "small", "--json"]));
+    assert_eq!(docs.as_array().unwrap().len(), 1);
+    assert_consistent(&data, "small");
+
+    // Several collections in one search, fused.
+    json(
+        lore(&data)
+            .args(["ingest", "-c", "other", "--json"])
+            .arg(&b),
+    );
+    let hits = search(&data, "small,other", "zorblax", &["--mode", "bm25"]);
+    let from: std::collections::BTreeSet<&str> = hits
+        .iter()
+        .map(|h| h["collection"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        from.into_iter().collect::<Vec<_>>(),
+        ["other", "small"],
+        "{hits:?}"
+    );
+    // A document by id or by source.
+    let id = docs[0]["id"].as_i64().unwrap().to_string();
+    let by_id = json(lore(&data).args(["documents", "show", &id, "-c", "small", "--json"]));
+    let source = by_id["source"].as_str().unwrap().to_string();
+    let by_source = json(lore(&data).args(["documents", "show", &source, "-c", "small", "--json"]));
+    assert_eq!(by_id, by_source);
 }

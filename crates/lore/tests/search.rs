@@ -5,6 +5,21 @@ mod common;
 
 use common::*;
 
+/// `lore ingest` of `files` into collection `c` with `domain` and the tag `sample`; the
+/// JSON report.
+fn ingest_sample(
+    data: &std::path::Path,
+    domain: &str,
+    files: &[std::path::PathBuf],
+) -> serde_json::Value {
+    json(
+        lore(data)
+            .args(["ingest", "--collection", "c", "--domain", domain])
+            .args(["--tag", "sample", "--json"])
+            .args(files),
+    )
+}
+
 #[test]
 fn ingest_then_search_each_mode_with_filters() {
     let tmp = tempfile::tempdir().unwrap();
@@ -22,20 +37,7 @@ fn ingest_then_search_each_mode_with_filters() {
         ("httpd", &[".html", ".txt"][..]),
         ("gov", &[".pdf", ".docx"][..]),
     ] {
-        let report = json(
-            lore(&data)
-                .args([
-                    "ingest",
-                    "--collection",
-                    "c",
-                    "--domain",
-                    domain,
-                    "--tag",
-                    "sample",
-                    "--json",
-                ])
-                .args(by_ext(exts)),
-        );
+        let report = ingest_sample(&data, domain, &by_ext(exts));
         for f in report["files"].as_array().unwrap() {
             assert_eq!(f["status"], "added", "{f}");
         }
@@ -144,20 +146,7 @@ fn ingest_then_search_each_mode_with_filters() {
     assert!(search(&data, "c", "vector", &["--filter", "domain=nope"]).is_empty());
 
     // Unchanged files are not re-ingested.
-    let again = json(
-        lore(&data)
-            .args([
-                "ingest",
-                "--collection",
-                "c",
-                "--domain",
-                "rust",
-                "--tag",
-                "sample",
-                "--json",
-            ])
-            .args(by_ext(&[".md"])),
-    );
+    let again = ingest_sample(&data, "rust", &by_ext(&[".md"]));
     assert!(
         again["files"]
             .as_array()

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::http::{json_of, post_json, sse_events, sse_text};
+use common::http::{docs_form, json_of, post_json, sse_events, sse_text};
 use common::{docs_dir, Server};
 use reqwest::blocking::{multipart, Client};
 use serde_json::{json, Value};
@@ -28,7 +28,7 @@ fn wait_job(c: &Client, server: &Server, job: &Value) -> Value {
 #[test]
 fn documents_upload_search_answer_and_delete_over_http() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), &["--upload-wait-ms", "2000"]);
+    let mut server = Server::start(dir.path(), &["--upload-wait", "2s"]);
     let c = server.client();
 
     let (s, v) = post_json(
@@ -40,17 +40,7 @@ fn documents_upload_search_answer_and_delete_over_http() {
     assert_eq!(v["defaults"]["domain"], "engineering");
 
     // All the demo documents in one multipart request: a long job, polled.
-    let mut form = multipart::Form::new();
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(docs_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        form = form.part(
-            "file",
-            multipart::Part::bytes(std::fs::read(&path).unwrap()).file_name(name.clone()),
-        );
-        names.push(name);
-    }
+    let (form, names) = docs_form(usize::MAX);
     let (s, job) = json_of(
         c.post(server.at("/v1/collections/docs/documents"))
             .multipart(form)

@@ -280,13 +280,8 @@ mod tests {
                     <h2>Sub</h2><ul><li>a</li><li>b</li></ul></body></html>";
         let doc = extract("f", html.as_bytes(), &Limits::default()).unwrap();
         assert_eq!(doc.title, "T");
-        let got: Vec<_> = doc
-            .sections
-            .iter()
-            .map(|s| (s.heading.as_deref(), s.text.as_str()))
-            .collect();
         assert_eq!(
-            got,
+            doc.outline(),
             vec![
                 (None, "Intro"),
                 (Some("Main"), "One bold word"),

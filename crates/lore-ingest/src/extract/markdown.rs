@@ -77,13 +77,8 @@ mod tests {
             "intro line\n\n# Guide\n\nfirst\n\n## Install\n\nsecond `code`\n\n# Other\nthird\n";
         let doc = extract("f", md.as_bytes()).unwrap();
         assert_eq!(doc.title, "Guide");
-        let got: Vec<_> = doc
-            .sections
-            .iter()
-            .map(|s| (s.heading.as_deref(), s.text.as_str()))
-            .collect();
         assert_eq!(
-            got,
+            doc.outline(),
             vec![
                 (None, "intro line"),
                 (Some("Guide"), "first"),

@@ -35,16 +35,20 @@ pub struct OpenAiConfig {
     pub model: String,
     /// Bearer token, if the server wants one.
     pub api_key: Option<String>,
-    /// Connect timeout, ms.
-    pub connect_timeout_ms: u64,
-    /// Longest wait for the response head and for each read of the body, ms.
-    pub read_timeout_ms: u64,
+    /// Connect timeout (`5s`).
+    #[serde(alias = "connect_timeout_ms", with = "lore_core::duration::millis")]
+    pub connect_timeout: Duration,
+    /// Longest wait for the response head and for each read of the body (`60s`).
+    #[serde(alias = "read_timeout_ms", with = "lore_core::duration::millis")]
+    pub read_timeout: Duration,
     /// Retries after the first attempt on 429, 5xx or a refused connection.
     pub max_retries: u32,
-    /// First backoff delay, ms; doubled per retry.
-    pub backoff_ms: u64,
-    /// Longest delay between attempts (and the longest `Retry-After` honoured), ms.
-    pub max_backoff_ms: u64,
+    /// First backoff delay (`500ms`); doubled per retry.
+    #[serde(alias = "backoff_ms", with = "lore_core::duration::millis")]
+    pub backoff: Duration,
+    /// Longest delay between attempts (and the longest `Retry-After` honoured; `8s`).
+    #[serde(alias = "max_backoff_ms", with = "lore_core::duration::millis")]
+    pub max_backoff: Duration,
     /// The model's context window, tokens.
     pub context_window: usize,
     /// The model's `tokenizer.json` (Hugging Face format), for exact prompt budgets.
@@ -59,11 +63,11 @@ impl Default for OpenAiConfig {
             base_url: String::new(),
             model: String::new(),
             api_key: None,
-            connect_timeout_ms: 5_000,
-            read_timeout_ms: 60_000,
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(60),
             max_retries: 2,
-            backoff_ms: 500,
-            max_backoff_ms: 8_000,
+            backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(8),
             context_window: 8_192,
             tokenizer: None,
             stream: true,
@@ -97,8 +101,8 @@ impl Endpoint {
             )));
         }
         let client = Client::builder()
-            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
-            .timeout(Duration::from_millis(config.read_timeout_ms))
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.read_timeout)
             .build()
             .map_err(|e| LlmError::Config(format!("HTTP client: {e}")))?;
         let url = config.url();
@@ -152,9 +156,7 @@ impl Endpoint {
                         return Err(err);
                     }
                     match retry_after {
-                        Some(d) if d > Duration::from_millis(self.config.max_backoff_ms) => {
-                            return Err(err)
-                        }
+                        Some(d) if d > self.config.max_backoff => return Err(err),
                         Some(d) => d,
                         None => self.backoff(attempt),
                     }
@@ -178,11 +180,8 @@ impl Endpoint {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let ms = self
-            .config
-            .backoff_ms
-            .saturating_mul(1u64 << attempt.min(16));
-        Duration::from_millis(ms.min(self.config.max_backoff_ms))
+        let delay = self.config.backoff.saturating_mul(1u32 << attempt.min(16));
+        delay.min(self.config.max_backoff)
     }
 
     fn generate(
@@ -218,7 +217,7 @@ impl Endpoint {
         };
         Ok(Generation {
             text,
-            generator: "openai",
+            generator: crate::GeneratorKind::OpenAi,
             model: self.config.model.clone(),
             usage: usage.unwrap_or_default(),
             notice: None,
@@ -400,8 +399,8 @@ impl Generator for OpenAiGenerator {
         Ok(format!("GET {url}: {}", resp.status()))
     }
 
-    fn kind(&self) -> &'static str {
-        "openai"
+    fn kind(&self) -> crate::GeneratorKind {
+        crate::GeneratorKind::OpenAi
     }
 
     fn model(&self) -> String {

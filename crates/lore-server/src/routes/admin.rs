@@ -6,34 +6,18 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use lore_core::{Access, Rate, Role};
+use lore_core::Access;
 use lore_index::{Analytics, ApiKey, CreatedKey, NewKey};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{now_secs, Principal};
+use crate::codes::ErrorCode;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::{blocking, AppState};
 
-/// `POST /v1/admin/keys` body.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewKeyBody {
-    /// A label for people, e.g. `team-hr` (1-128 characters).
-    pub name: String,
-    /// reader, writer or admin.
-    pub role: Role,
-    /// Collections the key may use (default: all).
-    pub collections: Option<Vec<String>>,
-    /// Domains whose documents the key may see (default: all).
-    pub domains: Option<Vec<String>>,
-    /// Quota, e.g. `60/min,1000/h` (default: `[rate_limit] per_key`).
-    #[schema(value_type = Option<String>, example = "60/min,1000/h")]
-    pub rate: Option<Rate>,
-    /// Expiry: a duration from now (`30d`, `12h`) or a date/time (`2027-01-31`,
-    /// `2027-01-31T18:00:00Z`). Default: never.
-    pub expires: Option<String>,
-}
+/// `POST /v1/admin/keys` body (validated by the key store, as `lore keys create` is).
+pub type NewKeyBody = lore_index::KeyRequest;
 
 /// `DELETE /v1/admin/keys/{id}` response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -49,78 +33,18 @@ pub struct KeyList {
     pub keys: Vec<ApiKey>,
 }
 
-/// Parses an expiry: a duration from `now` (`30d`, `12h`, `90min`) or an RFC 3339 date or
-/// date-time (`2027-01-31`, `2027-01-31T18:00:00Z`); unix seconds.
-///
-/// # Errors
-/// A message naming the text and the accepted forms; a time in the past.
-pub fn parse_expiry(text: &str, now: i64) -> Result<i64, String> {
-    let text = text.trim();
-    let at = if let Ok(d) = humantime::parse_duration(text) {
-        now.saturating_add(d.as_secs() as i64)
-    } else {
-        let full = if text.len() == 10 {
-            format!("{text}T00:00:00Z")
-        } else {
-            text.to_string()
-        };
-        let t = humantime::parse_rfc3339_weak(&full).map_err(|_| {
-            format!("invalid expiry `{text}`: expected a duration (30d, 12h) or a date (2027-01-31, 2027-01-31T18:00:00Z)")
-        })?;
-        t.duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
-    };
-    if at <= now {
-        return Err(format!("expiry `{text}` is not in the future"));
-    }
-    Ok(at)
-}
-
-/// Checks and converts a key request (shared by the API and `lore keys create`).
+/// Checks and converts a key request.
 ///
 /// # Errors
 /// 400 naming the bad field.
-pub fn new_key(body: NewKeyBody, now: i64) -> Result<NewKey, ApiError> {
-    let name = body.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 128 {
-        return Err(ApiError::bad_request(
-            "invalid_key_name",
-            "name must be 1-128 characters",
-        ));
-    }
-    let list =
-        |what: &'static str, v: Option<Vec<String>>| -> Result<Option<Vec<String>>, ApiError> {
-            match v {
-                None => Ok(None),
-                Some(v) if v.is_empty() => Err(ApiError::bad_request(
-                    "invalid_access",
-                    format!("`{what}` is empty: leave it out for all {what}"),
-                )),
-                Some(v) if v.iter().any(|s| lore_core::check_label(s).is_err()) => {
-                    Err(ApiError::bad_request(
-                        "invalid_access",
-                        format!("`{what}` has an empty, over-long or invisible-character name"),
-                    ))
-                }
-                Some(v) => Ok(Some(v.into_iter().map(|s| s.trim().to_string()).collect())),
-            }
+fn new_key(body: NewKeyBody, now: i64) -> Result<NewKey, ApiError> {
+    body.validate(now).map_err(|e| {
+        let code = match e {
+            lore_index::KeyRequestError::Name(_) => ErrorCode::InvalidKeyName,
+            lore_index::KeyRequestError::Access(_) => ErrorCode::InvalidAccess,
+            lore_index::KeyRequestError::Expiry(_) => ErrorCode::InvalidExpiry,
         };
-    let expires_at = match body.expires {
-        None => None,
-        Some(t) => {
-            Some(parse_expiry(&t, now).map_err(|m| ApiError::bad_request("invalid_expiry", m))?)
-        }
-    };
-    Ok(NewKey {
-        name,
-        role: body.role,
-        access: Access {
-            collections: list("collections", body.collections)?,
-            domains: list("domains", body.domains)?,
-        },
-        rate: body.rate,
-        expires_at,
+        ApiError::new(code, e.to_string())
     })
 }
 
@@ -148,8 +72,8 @@ pub async fn create_key(
         new.expires_at = principal.expires_at;
     }
     if !principal.may_manage(new.role, &new.access, new.rate.as_ref(), new.expires_at) {
-        return Err(crate::auth::forbidden(
-            "key_scope_exceeded",
+        return Err(ApiError::new(
+            ErrorCode::KeyScopeExceeded,
             "a key may only create keys within its own scope: role, collections and domains no wider, rate no higher, expiry no later",
         ));
     }
@@ -195,8 +119,8 @@ pub async fn revoke_key(
     })
     .await?;
     if !found {
-        return Err(ApiError::not_found(
-            "key_not_found",
+        return Err(ApiError::new(
+            ErrorCode::KeyNotFound,
             format!("API key `{shown}` not found"),
         ));
     }
@@ -228,19 +152,19 @@ pub async fn analytics(
     params: Result<Query<AnalyticsParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Analytics>, ApiError> {
     principal.require_unscoped_admin()?;
-    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(p) = params.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     let days = p.days.unwrap_or(7);
     let top = p.top.unwrap_or(10);
     if !(1..=365).contains(&days) || !(1..=100).contains(&top) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             "days must be 1-365 and top 1-100",
         ));
     }
     let out = blocking(&state, move |inner| match &inner.query_log {
         Some(log) => Ok(log.analytics(days, top)?),
-        None => Err(ApiError::bad_request(
-            "analytics_disabled",
+        None => Err(ApiError::new(
+            ErrorCode::AnalyticsDisabled,
             "analytics are off ([analytics] enabled = false)",
         )),
     })
@@ -248,7 +172,8 @@ pub async fn analytics(
     Ok(Json(out))
 }
 
-/// The effective server settings, secrets redacted (admin).
+/// The effective settings, each with its origin (default, file, env, flag), secrets
+/// redacted: `{"llm.top_k": {"value": 5, "origin": "default"}, …}` (unscoped admin).
 #[utoipa::path(get, path = "/v1/admin/config", tag = "admin",
     responses((status = 200, description = "Settings as JSON", body = Object)))]
 pub async fn config(
@@ -256,23 +181,7 @@ pub async fn config(
     Extension(principal): Extension<Arc<Principal>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     principal.require_unscoped_admin()?;
-    let out = blocking(&state, |inner| {
-        let engine = inner.read();
-        let c = engine.config();
-        Ok(serde_json::json!({
-            "server": {
-                "request_timeout_s": inner.config.request_timeout.as_secs(),
-                "max_body_bytes": inner.config.max_body_bytes,
-                "default_collection": inner.config.default_collection,
-            },
-            "security": inner.security,
-            "llm": c.llm.redacted(),
-            "cache": c.cache.redacted(),
-            "guard": c.guard,
-        }))
-    })
-    .await?;
-    Ok(Json(out))
+    Ok(Json(state.0.config.shown.clone()))
 }
 
 /// Prometheus metrics (text format 0.0.4). Needs an admin key unless
@@ -291,18 +200,17 @@ pub async fn metrics(
     }
     let text = blocking(&state, |inner| {
         let Some(handle) = &inner.metrics else {
-            return Err(ApiError::not_found(
-                "metrics_disabled",
+            return Err(ApiError::new(
+                ErrorCode::MetricsDisabled,
                 "metrics are off ([metrics] enabled = false)",
             ));
         };
         let engine = inner.read();
-        let store = engine.store_ref();
-        let mut collections = Vec::new();
-        for c in store.collections()? {
-            let (docs, chunks) = store.catalog().counts(c.id)?;
-            collections.push((c.name, docs, chunks));
-        }
+        let collections: Vec<_> = engine
+            .collections(&Access::all())?
+            .into_iter()
+            .map(|c| (c.name, c.documents, c.chunks))
+            .collect();
         crate::metrics::snapshot(
             &engine.caches().stats(),
             inner.limiter.redis_stats().as_ref(),

@@ -10,6 +10,7 @@ use lore_core::SearchMode;
 use lore_rag::{CacheHit, CacheStats, EngineCaches, GeneratorKind};
 use serde::{Deserialize, Serialize};
 
+use crate::codes::ErrorCode;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::routes::query::{answer_request, AnswerBody};
@@ -88,7 +89,10 @@ pub async fn clear_document(
 ) -> Result<Json<Invalidated>, ApiError> {
     principal.check_collection(&name)?;
     let id: i64 = id.parse().map_err(|_| {
-        ApiError::bad_request("invalid_id", format!("document id `{id}` is not a number"))
+        ApiError::new(
+            ErrorCode::InvalidId,
+            format!("document id `{id}` is not a number"),
+        )
     })?;
     let tag = lore_rag::cache::document_tag(&name, id);
     invalidate(&state, Invalidation::Tag { tag }).await
@@ -106,7 +110,7 @@ pub async fn clear_key(
 ) -> Result<Json<Invalidated>, ApiError> {
     principal.require_unscoped_admin()?;
     let inv = EngineCaches::key_invalidation(&key)
-        .map_err(|e| ApiError::bad_request("invalid_cache_key", e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidCacheKey, e.to_string()))?;
     invalidate(&state, inv).await
 }
 
@@ -168,8 +172,8 @@ pub async fn warm(
     ApiJson(body): ApiJson<WarmBody>,
 ) -> Result<Json<WarmResult>, ApiError> {
     if body.questions.is_empty() || body.questions.len() > MAX_WARM_QUESTIONS {
-        return Err(ApiError::bad_request(
-            "invalid_request",
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
             format!(
                 "`questions` must hold 1 to {MAX_WARM_QUESTIONS} questions, got {}",
                 body.questions.len()
@@ -189,6 +193,9 @@ pub async fn warm(
         generator: body.generator,
         prompt: body.prompt.clone(),
         stream: false,
+        max_tokens: None,
+        temperature: None,
+        stop: Vec::new(),
     };
     // Entries are keyed by the caller's access: warming fills them for keys with the
     // same access as this one.
@@ -205,7 +212,7 @@ pub async fn warm(
         for question in body.questions {
             let mut req = base.clone();
             req.question = question.clone();
-            match inner.with_loaded(&collection, |e| e.answer_loaded(&req, &mut |_| {})) {
+            match inner.with_loaded(|e| e.answer_loaded(&req, &mut |_| {})) {
                 Ok(a) => match (a.cached, a.cache_key) {
                     (Some(CacheHit::Exact | CacheHit::Semantic), _) => result.already_cached += 1,
                     (None, Some(_)) => result.generated += 1,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::Extension;
 
 use crate::auth::Principal;
+use crate::codes::ErrorCode;
 use std::time::Duration;
 
 use axum::extract::multipart::MultipartError;
@@ -17,9 +18,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::extract::too_large;
-use crate::jobs::{Job, Upload};
-use crate::routes::collections::{find, Deleted};
+use crate::jobs::{Job, JobState, Upload};
+use crate::routes::collections::Deleted;
 use crate::state::{blocking, AppState};
+use lore_rag::DocumentRef;
 
 /// Files per upload request.
 pub const MAX_FILES: usize = 1000;
@@ -101,19 +103,11 @@ pub async fn upload(
     principal.check_collection(&name)?;
     let lookup = name.clone();
     let defaults = blocking(&state, move |inner| {
-        let engine = inner.read();
-        let info = find(&engine, &lookup)?;
-        Ok(engine
-            .store_ref()
-            .catalog()
-            .collection_defaults(info.id)
-            .unwrap_or_default())
+        Ok(inner.read().collection_defaults(&lookup)?)
     })
     .await?;
-    let mut multipart = multipart.map_err(|e| {
-        ApiError::bad_request("unsupported_media_type", e.body_text())
-            .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
-    })?;
+    let mut multipart =
+        multipart.map_err(|e| ApiError::new(ErrorCode::UnsupportedMediaType, e.body_text()))?;
     let mut files: Vec<Upload> = Vec::new();
     let mut meta = Metadata::default();
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
@@ -122,20 +116,20 @@ pub async fn upload(
             validate_file_name(&file_name)?;
             let bytes = field.bytes().await.map_err(multipart_error)?;
             if bytes.is_empty() {
-                return Err(ApiError::bad_request(
-                    "empty_file",
+                return Err(ApiError::new(
+                    ErrorCode::EmptyFile,
                     format!("file `{file_name}` is empty"),
                 ));
             }
             if files.iter().any(|f| f.name == file_name) {
-                return Err(ApiError::bad_request(
-                    "duplicate_file_name",
+                return Err(ApiError::new(
+                    ErrorCode::DuplicateFileName,
                     format!("file `{file_name}` appears twice in the request"),
                 ));
             }
             if files.len() == MAX_FILES {
-                return Err(ApiError::bad_request(
-                    "too_many_files",
+                return Err(ApiError::new(
+                    ErrorCode::TooManyFiles,
                     format!("at most {MAX_FILES} files per request"),
                 ));
             }
@@ -159,8 +153,8 @@ pub async fn upload(
         };
         for label in labels.into_iter().filter(|l| !l.is_empty()) {
             lore_core::check_label(label).map_err(|why| {
-                ApiError::bad_request(
-                    "invalid_metadata",
+                ApiError::new(
+                    ErrorCode::InvalidMetadata,
                     format!("form field `{field_name}` {why}"),
                 )
             })?;
@@ -178,22 +172,20 @@ pub async fn upload(
                     .map(str::to_string),
             ),
             "file" | "files" => {
-                return Err(ApiError::bad_request(
-                    "invalid_file",
+                return Err(ApiError::new(ErrorCode::InvalidFile,
                     format!("form field `{field_name}` has no file name: send it as a file part"),
                 ))
             }
             other => {
-                return Err(ApiError::bad_request(
-                    "unknown_field",
+                return Err(ApiError::new(ErrorCode::UnknownField,
                     format!("unknown form field `{other}`: expected file, domain, department, doc_type or tags"),
                 ))
             }
         }
     }
     if files.is_empty() {
-        return Err(ApiError::bad_request(
-            "no_files",
+        return Err(ApiError::new(
+            ErrorCode::NoFiles,
             "the request holds no file parts",
         ));
     }
@@ -214,10 +206,18 @@ pub async fn upload(
     let mut rx = state
         .0
         .jobs
-        .submit(name, metadata, files, &principal)
+        .submit(
+            name,
+            metadata,
+            files,
+            principal.key_id.clone(),
+            principal.access.clone(),
+        )
         .ok_or_else(|| {
-            ApiError::internal("ingest worker is not running")
-                .with_status(StatusCode::SERVICE_UNAVAILABLE)
+            ApiError::new(
+                ErrorCode::IngestUnavailable,
+                "the ingest worker is not running",
+            )
         })?;
     let cap = state
         .config()
@@ -245,7 +245,7 @@ fn multipart_error(e: MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         too_large()
     } else {
-        ApiError::bad_request("invalid_multipart", e.body_text())
+        ApiError::new(ErrorCode::InvalidMultipart, e.body_text())
     }
 }
 
@@ -260,8 +260,7 @@ fn validate_file_name(name: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
-            "invalid_file_name",
+        Err(ApiError::new(ErrorCode::InvalidFileName,
             format!("invalid file name {name:?}: send a plain name without a path (no `/`, `\\`, `..` or control characters)"),
         ))
     }
@@ -283,12 +282,79 @@ fn merge_defaults(meta: Metadata, defaults: Metadata) -> Metadata {
     }
 }
 
+/// Paging and filter of `GET /v1/jobs`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct JobsQuery {
+    /// Only jobs in this state.
+    pub status: Option<JobState>,
+    /// Jobs to skip (default 0).
+    #[serde(default)]
+    pub offset: u64,
+    /// Jobs to return, 1-1000 (default 100).
+    pub limit: Option<u64>,
+}
+
+/// One page of jobs, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobPage {
+    /// Jobs, newest first.
+    pub jobs: Vec<Job>,
+    /// Jobs matching the filter.
+    pub total: u64,
+    /// As requested.
+    pub offset: u64,
+    /// As applied.
+    pub limit: u64,
+}
+
+/// The caller's ingest jobs (every job for an unscoped admin), newest first; they are
+/// kept in the catalog across restarts.
+#[utoipa::path(get, path = "/v1/jobs", tag = "documents",
+    params(JobsQuery),
+    responses(
+        (status = 200, description = "A page of jobs", body = JobPage),
+        (status = 400, description = "Bad paging or status", body = crate::error::ErrorBody),
+    ))]
+pub async fn jobs(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
+    query: Result<Query<JobsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<JobPage>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            format!("limit must be 1-{MAX_PAGE}"),
+        ));
+    }
+    let out = blocking(&state, move |inner| {
+        let owner = if principal.is_unscoped_admin() {
+            None
+        } else {
+            Some(principal.key_id.as_deref())
+        };
+        let (jobs, total) = inner
+            .jobs
+            .list(owner, q.status, limit as usize, q.offset as usize)?;
+        Ok(JobPage {
+            jobs,
+            total,
+            offset: q.offset,
+            limit,
+        })
+    })
+    .await?;
+    Ok(Json(out))
+}
+
 /// An ingest job's progress and per-file results.
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "documents",
     params(("id" = String, Path, description = "Job id from an upload")),
     responses(
         (status = 200, description = "The job", body = Job),
-        (status = 404, description = "No such job (or forgotten after a restart)", body = crate::error::ErrorBody),
+        (status = 404, description = "No such job, or another key's", body = crate::error::ErrorBody),
     ))]
 pub async fn job(
     State(state): State<AppState>,
@@ -302,7 +368,7 @@ pub async fn job(
         .get(&id)
         .filter(|j| principal.is_unscoped_admin() || j.owner == principal.key_id)
         .map(Json)
-        .ok_or_else(|| ApiError::not_found("job_not_found", format!("job `{id}` not found")))
+        .ok_or_else(|| ApiError::new(ErrorCode::JobNotFound, format!("job `{id}` not found")))
 }
 
 /// List a collection's documents, paged.
@@ -320,24 +386,19 @@ pub async fn list(
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<DocumentPage>, ApiError> {
     principal.check_collection(&name)?;
-    let Query(page) = page.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(page) = page.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     let limit = page.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_PAGE {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             format!("limit must be between 1 and {MAX_PAGE}, got {limit}"),
         ));
     }
     let offset = page.offset;
     let out = blocking(&state, move |inner| {
-        let engine = inner.read();
-        let info = find(&engine, &name)?;
-        let (docs, total) = engine.store_ref().catalog().documents_page_in(
-            info.id,
-            principal.access.domains.as_deref(),
-            offset,
-            limit,
-        )?;
+        let (docs, total) = inner
+            .read()
+            .documents_page(&name, &principal.access, offset, limit)?;
         Ok(DocumentPage {
             documents: docs,
             total,
@@ -349,31 +410,9 @@ pub async fn list(
     Ok(Json(out))
 }
 
-/// The document `id` if it exists and `principal` may see its domain; otherwise the same
-/// 404 either way.
-fn find_document(
-    engine: &lore_rag::Engine,
-    collection: &str,
-    id: i64,
-    principal: &Principal,
-) -> Result<DocumentInfo, ApiError> {
-    let info = find(engine, collection)?;
-    engine
-        .store_ref()
-        .catalog()
-        .document_by_id(info.id, id)?
-        .filter(|d| principal.sees_domain(d.metadata.domain.as_deref()))
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "document_not_found",
-                format!("document {id} not found in collection `{collection}`"),
-            )
-        })
-}
-
 /// A document's metadata and size.
 #[utoipa::path(get, path = "/v1/collections/{name}/documents/{id}", tag = "documents",
-    params(("name" = String, Path, description = "Collection name"), ("id" = i64, Path, description = "Document id")),
+    params(("name" = String, Path, description = "Collection name"), ("id" = String, Path, description = "Document id (a number), or its source (URL-encoded; `./123` for a source that is a number)")),
     responses(
         (status = 200, description = "The document", body = DocumentInfo),
         (status = 404, description = "No such collection or document", body = crate::error::ErrorBody),
@@ -381,11 +420,12 @@ fn find_document(
 pub async fn get(
     State(state): State<AppState>,
     Extension(principal): Extension<Arc<Principal>>,
-    Path((name, id)): Path<(String, i64)>,
+    Path((name, id)): Path<(String, String)>,
 ) -> Result<Json<DocumentInfo>, ApiError> {
     principal.check_collection(&name)?;
     let out = blocking(&state, move |inner| {
-        find_document(&inner.read(), &name, id, &principal)
+        let doc = DocumentRef::parse(&id);
+        Ok(inner.read().document(&name, &doc, &principal.access)?)
     })
     .await?;
     Ok(Json(out))
@@ -393,7 +433,7 @@ pub async fn get(
 
 /// Delete a document (catalog and both indexes).
 #[utoipa::path(delete, path = "/v1/collections/{name}/documents/{id}", tag = "documents",
-    params(("name" = String, Path, description = "Collection name"), ("id" = i64, Path, description = "Document id")),
+    params(("name" = String, Path, description = "Collection name"), ("id" = String, Path, description = "Document id (a number), or its source (URL-encoded; `./123` for a source that is a number)")),
     responses(
         (status = 200, description = "Deleted", body = Deleted),
         (status = 404, description = "No such collection or document", body = crate::error::ErrorBody),
@@ -401,13 +441,14 @@ pub async fn get(
 pub async fn delete(
     State(state): State<AppState>,
     Extension(principal): Extension<Arc<Principal>>,
-    Path((name, id)): Path<(String, i64)>,
+    Path((name, id)): Path<(String, String)>,
 ) -> Result<Json<Deleted>, ApiError> {
     principal.check_collection(&name)?;
     blocking(&state, move |inner| {
-        let mut engine = inner.write();
-        let doc = find_document(&engine, &name, id, &principal)?;
-        engine.delete(&name, &doc.source)?;
+        let doc = DocumentRef::parse(&id);
+        inner
+            .write()
+            .delete_document(&name, &doc, &principal.access)?;
         Ok(())
     })
     .await?;

@@ -20,6 +20,7 @@ use lore_rag::{Answer, Citation, GeneratorKind};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
+use crate::codes::ErrorCode;
 use crate::error::{ApiError, OpenAiError};
 use crate::extract::ApiJson;
 use crate::observe::with_info;
@@ -77,10 +78,23 @@ pub struct StreamOptions {
     pub include_usage: bool,
 }
 
-/// `POST /v1/chat/completions` body. Fields of OpenAI's API that do not apply (temperature,
-/// max_tokens, tools, ...) are accepted and ignored: lore's `[llm]` settings govern
-/// generation.
+/// `stop`: one sequence or a list.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Stop {
+    /// One sequence.
+    One(String),
+    /// Up to 4.
+    Many(Vec<String>),
+}
+
+/// `POST /v1/chat/completions` body. `max_tokens` (or `max_completion_tokens`),
+/// `temperature` and `stop` are honoured; `n`, `top_p`, `presence_penalty` and
+/// `frequency_penalty` only at their neutral values (1, 1, 0, 0); `user` is accepted and
+/// ignored. Any other field of OpenAI's API (tools, response_format, logprobs, seed, ...) is
+/// refused, never silently dropped (README lists them).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ChatRequest {
     /// A collection name, or `lore` for the default collection.
     pub model: String,
@@ -98,6 +112,77 @@ pub struct ChatRequest {
     pub top_k: Option<usize>,
     /// lore extension: extractive, embedded or openai.
     pub generator: Option<GeneratorKind>,
+    /// Answer tokens at most.
+    #[schema(minimum = 1, maximum = 8192)]
+    pub max_tokens: Option<usize>,
+    /// Answer tokens at most (OpenAI's newer name for `max_tokens`).
+    #[schema(minimum = 1, maximum = 8192)]
+    pub max_completion_tokens: Option<usize>,
+    /// Sampling temperature (0: greedy).
+    #[schema(minimum = 0, maximum = 2)]
+    pub temperature: Option<f32>,
+    /// Stop sequences, at most 4.
+    pub stop: Option<Stop>,
+    /// Choices: only 1.
+    #[schema(minimum = 1, maximum = 1)]
+    pub n: Option<u32>,
+    /// Nucleus sampling: only 1 (lore samples by temperature alone).
+    #[schema(minimum = 1, maximum = 1)]
+    pub top_p: Option<f32>,
+    /// Presence penalty: only 0.
+    #[schema(minimum = 0, maximum = 0)]
+    pub presence_penalty: Option<f32>,
+    /// Frequency penalty: only 0.
+    #[schema(minimum = 0, maximum = 0)]
+    pub frequency_penalty: Option<f32>,
+    /// An end-user id (accepted, not used).
+    pub user: Option<String>,
+}
+
+impl ChatRequest {
+    /// Refuses values lore cannot honour rather than ignoring them.
+    fn check_supported(&self) -> Result<(), ApiError> {
+        let unsupported = |field: &str, neutral: &str| {
+            ApiError::new(
+                ErrorCode::UnsupportedParameter,
+                format!("`{field}` is not supported except at {neutral}"),
+            )
+        };
+        if self.n.is_some_and(|n| n != 1) {
+            return Err(unsupported("n", "1"));
+        }
+        if self.top_p.is_some_and(|p| p != 1.0) {
+            return Err(unsupported("top_p", "1"));
+        }
+        if self.presence_penalty.is_some_and(|p| p != 0.0) {
+            return Err(unsupported("presence_penalty", "0"));
+        }
+        if self.frequency_penalty.is_some_and(|p| p != 0.0) {
+            return Err(unsupported("frequency_penalty", "0"));
+        }
+        Ok(())
+    }
+
+    fn stop(&self) -> Vec<String> {
+        match &self.stop {
+            None => Vec::new(),
+            Some(Stop::One(s)) => vec![s.clone()],
+            Some(Stop::Many(v)) => v.clone(),
+        }
+    }
+}
+
+/// The text of a message.
+fn text_of(c: &MessageContent) -> String {
+    match c {
+        MessageContent::Text(t) => t.clone(),
+        MessageContent::Parts(parts) => parts
+            .iter()
+            .filter(|p| p.kind == "text")
+            .filter_map(|p| p.text.clone())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
 }
 
 /// Token counts.
@@ -183,18 +268,10 @@ fn resolve(state: &AppState, req: &ChatRequest) -> Result<(String, String), ApiE
         .rev()
         .find(|m| m.role == "user")
         .and_then(|m| m.content.as_ref())
-        .map(|c| match c {
-            MessageContent::Text(t) => t.clone(),
-            MessageContent::Parts(parts) => parts
-                .iter()
-                .filter(|p| p.kind == "text")
-                .filter_map(|p| p.text.clone())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        })
+        .map(text_of)
         .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_request",
+            ApiError::new(
+                ErrorCode::InvalidRequest,
                 "`messages` holds no user message with text",
             )
         })?;
@@ -220,18 +297,30 @@ pub async fn chat_completions(
     body: Result<ApiJson<ChatRequest>, ApiError>,
 ) -> Result<Response, OpenAiError> {
     let ApiJson(req) = body?;
+    req.check_supported()?;
     let (question, collection) = resolve(&state, &req)?;
+    // Earlier user turns make a follow-up self-contained for retrieval.
+    let mut history: Vec<String> = req
+        .messages
+        .iter()
+        .filter(|m| m.role == "user")
+        .filter_map(|m| m.content.as_ref().map(text_of))
+        .collect();
+    history.pop();
+    let retrieval_query = lore_rag::followup::contextualize(&history, &question);
     // A collection outside the key's scope is a model that does not exist, word for word.
     let model_missing = !principal.access.allows_collection(&collection) || {
         let c = collection.clone();
         blocking(&state, move |inner| {
-            Ok(inner.read().store_ref().collection(&c).is_err())
+            Ok(inner
+                .read()
+                .collection_info(&c, &lore_core::Access::all())
+                .is_err())
         })
         .await?
     };
     if model_missing {
-        return Err(ApiError::not_found(
-            "model_not_found",
+        return Err(ApiError::new(ErrorCode::ModelNotFound,
             format!(
                 "model `{}` does not exist: use `{DEFAULT_MODEL}` or a collection name (GET /v1/models)",
                 req.model
@@ -248,9 +337,13 @@ pub async fn chat_completions(
         generator: req.generator,
         prompt: None,
         stream: req.stream,
+        max_tokens: req.max_completion_tokens.or(req.max_tokens),
+        temperature: req.temperature,
+        stop: req.stop(),
     };
     principal.check_collection(&collection)?;
-    let areq = answer_request(collection.clone(), &body, &principal)?;
+    let mut areq = answer_request(collection.clone(), &body, &principal)?;
+    areq.retrieval_query = retrieval_query;
     let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
     let created = crate::auth::now_secs().max(0) as u64;
     if !req.stream {
@@ -380,11 +473,9 @@ pub async fn models(
     let names = blocking(&state, move |inner| {
         Ok(inner
             .read()
-            .store_ref()
-            .collections()?
+            .collections(&principal.access)?
             .into_iter()
             .map(|c| c.name)
-            .filter(|n| principal.access.allows_collection(n))
             .collect::<Vec<_>>())
     })
     .await?;
@@ -478,8 +569,8 @@ pub async fn embeddings(
 ) -> Result<Json<EmbeddingResponse>, OpenAiError> {
     let ApiJson(req) = body?;
     if !EMBED_MODEL_NAMES.contains(&req.model.as_str()) {
-        return Err(ApiError::not_found(
-            "model_not_found",
+        return Err(ApiError::new(
+            ErrorCode::ModelNotFound,
             format!(
                 "embedding model `{}` does not exist: use `{}`",
                 req.model, EMBED_MODEL_NAMES[0]
@@ -491,16 +582,16 @@ pub async fn embeddings(
         None | Some("float") => false,
         Some("base64") => true,
         Some(other) => {
-            return Err(ApiError::bad_request(
-                "invalid_encoding_format",
+            return Err(ApiError::new(
+                ErrorCode::InvalidEncodingFormat,
                 format!("encoding_format `{other}`: use float or base64"),
             )
             .into())
         }
     };
     if let Some(d) = req.dimensions.filter(|d| *d != lore_embed::DIM) {
-        return Err(ApiError::bad_request(
-            "invalid_dimensions",
+        return Err(ApiError::new(
+            ErrorCode::InvalidDimensions,
             format!("dimensions {d}: this model gives {}", lore_embed::DIM),
         )
         .into());
@@ -509,26 +600,25 @@ pub async fn embeddings(
         EmbeddingInput::One(s) => vec![s],
         EmbeddingInput::Many(v) => v,
         EmbeddingInput::Tokens(_) => {
-            return Err(ApiError::bad_request(
-                "unsupported_input",
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedInput,
                 "token-id input is not supported: send text",
             )
             .into())
         }
     };
     if texts.is_empty() || texts.len() > MAX_EMBED_INPUTS {
-        return Err(ApiError::bad_request(
-            "invalid_input",
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
             format!("`input` must hold 1 to {MAX_EMBED_INPUTS} texts"),
         )
         .into());
     }
     if let Some(i) = texts.iter().position(|t| t.trim().is_empty()) {
-        return Err(ApiError::bad_request("invalid_input", format!("input {i} is empty")).into());
+        return Err(ApiError::new(ErrorCode::InvalidInput, format!("input {i} is empty")).into());
     }
     if let Some(i) = texts.iter().position(|t| t.len() > MAX_EMBED_INPUT_BYTES) {
-        return Err(ApiError::bad_request(
-            "input_too_long",
+        return Err(ApiError::new(ErrorCode::InputTooLong,
             format!("input {i} is over {MAX_EMBED_INPUT_BYTES} bytes (the model reads its first 256 tokens)"),
         )
         .into());
@@ -543,7 +633,7 @@ pub async fn embeddings(
         let mut vectors = Vec::with_capacity(refs.len());
         for step in refs.chunks(EMBED_STEP) {
             if cancel.is_cancelled() {
-                return Err(ApiError::bad_request("client_gone", "the client has gone"));
+                return Err(ApiError::new(ErrorCode::ClientGone, "the client has gone"));
             }
             vectors.extend(lore_embed::embed_truncating(embedder, step)?);
         }

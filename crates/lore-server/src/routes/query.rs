@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use futures_util::stream::Stream;
 use futures_util::StreamExt;
-use lore_core::{Filter, Hit, SearchMode};
+use lore_core::{Access, Filter, SearchMode};
 use lore_rag::{
     Answer, AnswerEvent, AnswerRequest, Citation, GeneratorKind, SearchRequest, Timings,
 };
@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::auth::Principal;
+use crate::codes::ErrorCode;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::observe::{with_info, RequestInfo, Served};
@@ -50,15 +51,8 @@ pub struct SearchBody {
     pub mode: SearchMode,
 }
 
-/// A search hit and its collection.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SearchHit {
-    /// Collection holding the chunk.
-    pub collection: String,
-    /// The hit.
-    #[serde(flatten)]
-    pub hit: Hit,
-}
+/// A search hit and its collection (the engine's type).
+pub type SearchHit = lore_rag::CollectionHit;
 
 /// `POST /v1/search` response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -67,14 +61,15 @@ pub struct SearchResult {
     pub hits: Vec<SearchHit>,
     /// Stage timings of the (first) collection's search, ms.
     pub timings_ms: Timings,
-    /// Every collection's hits came from the retrieval cache.
-    pub cached: bool,
+    /// `exact` when every collection's hits came from the retrieval cache; null when
+    /// computed (the same field as an answer's and a chat completion's).
+    pub cached: Option<lore_rag::CacheHit>,
 }
 
 pub(crate) fn parse_filters(filters: &[String]) -> Result<Vec<Filter>, ApiError> {
     if filters.len() > MAX_FILTERS {
-        return Err(ApiError::bad_request(
-            "too_many_filters",
+        return Err(ApiError::new(
+            ErrorCode::TooManyFilters,
             format!("at most {MAX_FILTERS} filters, got {}", filters.len()),
         ));
     }
@@ -90,13 +85,13 @@ fn collections_of(
     many: Option<Vec<String>>,
 ) -> Result<Vec<String>, ApiError> {
     match (one, many) {
-        (Some(_), Some(_)) => Err(ApiError::bad_request(
-            "invalid_request",
+        (Some(_), Some(_)) => Err(ApiError::new(
+            ErrorCode::InvalidRequest,
             "give `collection` or `collections`, not both",
         )),
         (Some(c), None) => Ok(vec![c]),
-        (None, Some(v)) if v.is_empty() || v.len() > MAX_COLLECTIONS => Err(ApiError::bad_request(
-            "invalid_request",
+        (None, Some(v)) if v.is_empty() || v.len() > MAX_COLLECTIONS => Err(ApiError::new(
+            ErrorCode::InvalidRequest,
             format!("`collections` must name 1 to {MAX_COLLECTIONS} collections"),
         )),
         (None, Some(v)) => {
@@ -106,8 +101,8 @@ fn collections_of(
                 .enumerate()
                 .find_map(|(i, c)| v[..i].contains(c).then_some(c))
             {
-                return Err(ApiError::bad_request(
-                    "duplicate_collection",
+                return Err(ApiError::new(
+                    ErrorCode::DuplicateCollection,
                     format!("collection `{dup}` is listed twice in `collections`"),
                 ));
             }
@@ -133,7 +128,7 @@ pub async fn search(
     let started = Instant::now();
     let filters = parse_filters(&body.filters)?;
     let collections = collections_of(&state, body.collection, body.collections)?;
-    let top_k = body.top_k.unwrap_or(10);
+    let top_k = body.top_k.unwrap_or(lore_rag::DEFAULT_TOP_K);
     let requests: Vec<SearchRequest> = collections
         .iter()
         .map(|c| {
@@ -146,7 +141,7 @@ pub async fn search(
         })
         .collect();
     let served = |out: SearchResult| {
-        if !out.cached {
+        if out.cached.is_none() {
             crate::metrics::search(&out.timings_ms);
         }
         state.log_query(
@@ -156,7 +151,7 @@ pub async fn search(
                 collection: &collections.join(","),
                 query: &body.query,
                 latency_ms: started.elapsed().as_secs_f64() * 1e3,
-                cached: out.cached,
+                cached: out.cached.is_some(),
                 answered: !out.hits.is_empty(),
                 tokens_in: 0,
                 tokens_out: 0,
@@ -164,7 +159,7 @@ pub async fn search(
             },
         );
         let info = RequestInfo {
-            cached: Some(out.cached),
+            cached: Some(out.cached.is_some()),
             ..RequestInfo::default()
         };
         with_info(Json(out), info)
@@ -172,62 +167,24 @@ pub async fn search(
     if let [req] = requests.as_slice() {
         if let Some(resp) = state.0.try_now(|e| e.search_cached(req))? {
             return Ok(served(SearchResult {
-                hits: merge(vec![(req.collection.clone(), resp.hits)], top_k),
+                hits: lore_rag::fuse_collections(vec![(req.collection.clone(), resp.hits)], top_k),
                 timings_ms: resp.timings_ms,
-                cached: true,
+                cached: resp.cached,
             }));
         }
     }
+    let request = requests[0].clone();
+    let names = collections.clone();
     let out = blocking(&state, move |inner| {
-        let mut lists = Vec::new();
-        let mut timings = None;
-        let mut cached = true;
-        for req in &requests {
-            let c = &req.collection;
-            let resp = inner.with_loaded(c, |e| e.search_loaded(req))?;
-            timings.get_or_insert(resp.timings_ms);
-            cached &= resp.cached;
-            lists.push((c.clone(), resp.hits));
-        }
+        let resp = inner.with_loaded(|e| e.search_collections_loaded(&names, &request))?;
         Ok(SearchResult {
-            hits: merge(lists, top_k),
-            timings_ms: timings.unwrap_or_default(),
-            cached,
+            hits: resp.hits,
+            timings_ms: resp.timings_ms,
+            cached: resp.cached,
         })
     })
     .await?;
     Ok(served(out))
-}
-
-/// One collection's hits as they are; several fused by reciprocal rank (Cormack et al.
-/// 2009, k = 60) since their scores are not comparable.
-fn merge(lists: Vec<(String, Vec<Hit>)>, top_k: usize) -> Vec<SearchHit> {
-    if lists.len() == 1 {
-        let (c, hits) = lists.into_iter().next().unwrap_or_default();
-        return hits
-            .into_iter()
-            .map(|hit| SearchHit {
-                collection: c.clone(),
-                hit,
-            })
-            .collect();
-    }
-    let k = lore_index::fusion::RRF_K;
-    let mut all: Vec<SearchHit> = lists
-        .into_iter()
-        .flat_map(|(c, hits)| {
-            hits.into_iter().enumerate().map(move |(rank, mut hit)| {
-                hit.score = 1.0 / (k + rank as f32 + 1.0);
-                SearchHit {
-                    collection: c.clone(),
-                    hit,
-                }
-            })
-        })
-        .collect();
-    all.sort_by(|a, b| b.hit.score.total_cmp(&a.hit.score));
-    all.truncate(top_k);
-    all
 }
 
 /// `POST /v1/answer` body.
@@ -255,6 +212,13 @@ pub struct AnswerBody {
     /// `citations`, `done`, `error`.
     #[serde(default)]
     pub stream: bool,
+    /// Answer tokens at most, 1-8192 (default `[llm] max_answer_tokens`).
+    pub max_tokens: Option<usize>,
+    /// Sampling temperature, 0-2 (default `[llm] temperature`).
+    pub temperature: Option<f32>,
+    /// Up to 4 more stop sequences.
+    #[serde(default)]
+    pub stop: Vec<String>,
 }
 
 pub(crate) fn answer_request(
@@ -269,6 +233,9 @@ pub(crate) fn answer_request(
     req.mode = body.mode;
     req.generator = body.generator;
     req.prompt = body.prompt.clone();
+    req.max_tokens = body.max_tokens;
+    req.temperature = body.temperature;
+    req.stop = body.stop.clone();
     Ok(req)
 }
 
@@ -330,12 +297,7 @@ pub async fn answer(
     blocking(&state, {
         let collection = collection.clone();
         move |inner| {
-            inner.with_loaded(&collection, |e| {
-                e.store_ref()
-                    .collection(&collection)
-                    .map(|_| ())
-                    .map_err(Into::into)
-            })
+            inner.with_loaded(|e| e.collection_info(&collection, &Access::all()).map(|_| ()))
         }
     })
     .await?;
@@ -394,10 +356,9 @@ pub(crate) async fn answer_json(
         Some(answer) => answer,
         None => {
             let permit = state.0.generations.acquire().await?;
-            let c = collection.clone();
             blocking(state, move |inner| {
                 let _slot = permit;
-                inner.with_loaded(&c, |e| e.answer_loaded(&req, &mut |_| {}))
+                inner.with_loaded(|e| e.answer_loaded(&req, &mut |_| {}))
             })
             .await?
         }
@@ -458,7 +419,7 @@ pub(crate) async fn answer_stream(
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
         let _slot = permit;
-        let result = state.0.with_loaded(&collection, |e| {
+        let result = state.0.with_loaded(|e| {
             e.answer_loaded(&req, &mut |ev| {
                 // A gone client (the stream was dropped): stop generating at the next
                 // token; what was made is still timed and logged.

@@ -5,6 +5,7 @@ use axum::extract::Path;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::codes::ErrorCode;
 use crate::error::ApiError;
 
 const INDEX: &str = include_str!("../../assets/index.html");
@@ -29,7 +30,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
         "docs.js" => (DOCS_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
-        _ => return ApiError::not_found("route_not_found", "no such asset").into_response(),
+        _ => return ApiError::new(ErrorCode::RouteNotFound, "no such asset").into_response(),
     };
     ([(header::CONTENT_TYPE, kind)], body).into_response()
 }

@@ -80,3 +80,25 @@ pub fn sse_text(events: &[(String, String)]) -> String {
         })
         .collect()
 }
+
+/// A multipart upload of the demo documents (`../shared/data/docs`, sorted by name, the
+/// first `n`), one `file` part each, and their names.
+pub fn docs_form(n: usize) -> (reqwest::blocking::multipart::Form, Vec<String>) {
+    use reqwest::blocking::multipart;
+    let mut paths: Vec<_> = std::fs::read_dir(super::docs_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    let mut form = multipart::Form::new();
+    let mut names = Vec::new();
+    for path in paths.into_iter().take(n) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        form = form.part(
+            "file",
+            multipart::Part::bytes(std::fs::read(&path).unwrap()).file_name(name.clone()),
+        );
+        names.push(name);
+    }
+    (form, names)
+}

@@ -41,6 +41,16 @@ pub fn copy_subset(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// `lore --data-dir DATA ARGS...`.
+/// Polls `f` until it returns true, failing after `timeout`: for state that changes with
+/// time (an expiry, a retry interval, a background writer), instead of a fixed sleep.
+pub fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 pub fn lore(data: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_lore"));
     c.arg("--data-dir").arg(data).env("LORE_LOG", "error");
@@ -97,7 +107,7 @@ pub fn search(data: &Path, collection: &str, query: &str, extra: &[&str]) -> Vec
 
 /// Asserts `lore verify` reports catalog and indexes consistent.
 pub fn assert_consistent(data: &Path, collection: &str) {
-    let v = json(lore(data).args(["verify", "--collection", collection, "--json"]));
+    let v = json(lore(data).args(["collections", "verify", collection, "--json"]));
     assert_eq!(v["ok"], true, "inconsistent store: {v}");
 }
 
