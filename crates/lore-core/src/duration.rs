@@ -1,7 +1,7 @@
 //! One syntax for every duration setting: `500ms`, `30s`, `2m`, `2h`, `30d` (humantime's),
-//! written back the same way. A bare number is read in the unit of the `*_ms` / `*_secs` /
-//! `*_days` setting it replaced, so older `lore.toml` files keep working (those names are
-//! serde aliases of the new ones).
+//! written back the same way. A bare number (in a file, a variable or a flag) is read in the
+//! unit of the `*_ms` / `*_secs` / `*_days` setting it replaced, so older `lore.toml` files
+//! and scripts keep working (those names are serde aliases of the new ones).
 //!
 //! Use as `#[serde(with = "lore_core::duration::secs")]` (or `millis`, `days`).
 
@@ -27,6 +27,10 @@ impl Visitor<'_> for DurationVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+        // A bare number (`LORE_REQUEST_TIMEOUT=120`) is read in the older setting's unit.
+        if let Ok(n) = v.trim().parse::<u64>() {
+            return self.visit_u64(n);
+        }
         humantime::parse_duration(v.trim()).map_err(|e| {
             E::custom(format!(
                 "invalid duration `{v}`: {e} (e.g. 500ms, 30s, 2h, 30d)"
@@ -104,6 +108,9 @@ mod tests {
             serde_json::to_string(&s).unwrap(),
             r#"{"ttl":"2h","timeout":"250ms"}"#
         );
+        let bare: S = serde_json::from_str(r#"{"ttl": "120", "timeout": "5"}"#).unwrap();
+        assert_eq!(bare.ttl, Duration::from_secs(120));
+        assert_eq!(bare.timeout, Duration::from_millis(5));
         let bad = serde_json::from_str::<S>(r#"{"ttl": "soon", "timeout": 1}"#).unwrap_err();
         assert!(bad.to_string().contains("soon"), "{bad}");
         assert!(serde_json::from_str::<S>(r#"{"ttl": -1, "timeout": 1}"#).is_err());

@@ -28,6 +28,9 @@ pub struct AnswerRequest {
     pub question: String,
     /// Collection to retrieve from.
     pub collection: String,
+    /// More collections to retrieve from besides `collection`: their hits are fused with
+    /// its by reciprocal rank ([`crate::fuse_collections`], the search's fusion).
+    pub more_collections: Vec<String>,
     /// Passages to retrieve (default from the config, 5).
     pub top_k: Option<usize>,
     /// Retrieval legs (default hybrid).
@@ -68,6 +71,7 @@ impl AnswerRequest {
         AnswerRequest {
             question: question.into(),
             collection: collection.into(),
+            more_collections: Vec::new(),
             top_k: None,
             mode: SearchMode::Hybrid,
             filters: Vec::new(),
@@ -276,7 +280,9 @@ impl Engine {
         req: &AnswerRequest,
         on_event: &mut dyn FnMut(AnswerEvent<'_>),
     ) -> Result<Answer, EngineError> {
-        self.load(&req.collection)?;
+        for c in std::iter::once(&req.collection).chain(&req.more_collections) {
+            self.load(c)?;
+        }
         self.answer_loaded(req, on_event)
     }
 
@@ -334,7 +340,7 @@ impl Engine {
         let setup = self.setup(req)?;
         let generator = self.requested_generator(req, setup.kind)?;
         let mut timings = AnswerTimings::default();
-        let hits = self.search_loaded(&setup.search)?.hits;
+        let hits = self.retrieve(req, &setup.search)?;
         timings.retrieve = ms(started);
 
         // The keys need the retrieved context: a cached answer is only ever reused for the
@@ -587,6 +593,10 @@ impl Engine {
         let Some(generator) = self.loaded_generator(s.kind) else {
             return Ok(None);
         };
+        // Several collections are not probed here: their answer is computed.
+        if !req.more_collections.is_empty() {
+            return Ok(None);
+        }
         let Some(resp) = self.search_cached(&s.search)? else {
             return Ok(None);
         };
@@ -642,11 +652,13 @@ impl Engine {
             .get(req.prompt.as_deref().unwrap_or(&llm.prompt))?
             .clone();
         template.stop.extend(req.stop.iter().cloned());
-        if let Some(topic) = self.guard.topics.blocked(&req.collection, question) {
-            return Err(EngineError::TopicBlocked {
-                topic,
-                collection: req.collection.clone(),
-            });
+        for collection in std::iter::once(&req.collection).chain(&req.more_collections) {
+            if let Some(topic) = self.guard.topics.blocked(collection, question) {
+                return Err(EngineError::TopicBlocked {
+                    topic,
+                    collection: collection.clone(),
+                });
+            }
         }
         // Masked before anything sees it: caches, retrieval, the prompt, logs.
         let question = if self.guard.config.mask_questions {
@@ -670,13 +682,41 @@ impl Engine {
         search.mode = req.mode;
         search.filters = req.filters.clone();
         search.access = req.access.clone();
+        let scope = std::iter::once(req.collection.as_str())
+            .chain(req.more_collections.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(",");
         Ok(Setup {
             question,
             kind: req.generator.unwrap_or(llm.generator),
             llm,
             template,
             search,
+            scope,
         })
+    }
+
+    /// The retrieval stage: the request's collection, or its collections fused.
+    ///
+    /// # Errors
+    /// As [`Engine::search_loaded`].
+    fn retrieve(
+        &self,
+        req: &AnswerRequest,
+        search: &SearchRequest,
+    ) -> Result<Vec<Hit>, EngineError> {
+        if req.more_collections.is_empty() {
+            return Ok(self.search_loaded(search)?.hits);
+        }
+        let all: Vec<String> = std::iter::once(req.collection.clone())
+            .chain(req.more_collections.iter().cloned())
+            .collect();
+        Ok(self
+            .search_collections_loaded(&all, search)?
+            .hits
+            .into_iter()
+            .map(|h| h.hit)
+            .collect())
     }
 
     /// The generator of `kind`, loaded if needed.
@@ -717,7 +757,7 @@ impl Engine {
             let scope = AnswerScope {
                 access: s.search.access.fingerprint(),
                 masked: self.guard.config.mask_answers,
-                collection: &s.search.collection,
+                collection: &s.scope,
                 template: &s.template,
                 kind: s.kind,
                 model: &model,
@@ -801,6 +841,8 @@ struct Setup<'r> {
     template: crate::PromptTemplate,
     kind: GeneratorKind,
     search: SearchRequest,
+    /// The collections answered from, comma-joined (the answer cache's scope).
+    scope: String,
 }
 
 /// What the finish stage hands back: the answer text after citations and grounding.

@@ -100,12 +100,19 @@ pub fn document_tag(collection: &str, id: i64) -> String {
     format!("document:{collection}:{id}")
 }
 
-fn tags_of(collection: &str, hits: &[Hit]) -> Vec<String> {
-    let mut tags = vec![collection_tag(collection)];
-    for h in hits {
-        let t = document_tag(collection, h.document_id);
-        if !tags.contains(&t) {
-            tags.push(t);
+/// Invalidation tags of an entry made from `hits` of the collections in `scope` (one name,
+/// or several comma-joined for a multi-collection answer; names never hold a comma): each
+/// collection's, and each passage's document under each (document ids are unique across
+/// the catalog, so the extra tags never match another document).
+fn tags_of(scope: &str, hits: &[Hit]) -> Vec<String> {
+    let mut tags = Vec::new();
+    for collection in scope.split(',') {
+        tags.push(collection_tag(collection));
+        for h in hits {
+            let t = document_tag(collection, h.document_id);
+            if !tags.contains(&t) {
+                tags.push(t);
+            }
         }
     }
     tags

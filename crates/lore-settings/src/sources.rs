@@ -97,6 +97,8 @@ pub const ENV: &[Setting] = &[
     env("LORE_REQUEST_TIMEOUT", "server.request_timeout", Kind::Text),
     env("LORE_MAX_BODY_MB", "server.max_body_mb", Kind::Number),
     env("LORE_UPLOAD_WAIT", "server.upload_wait", Kind::Text),
+    // The name before durations were strings; a bare number is milliseconds.
+    env("LORE_UPLOAD_WAIT_MS", "server.upload_wait", Kind::Text),
 ];
 
 /// Every command-line flag that sets a setting.

@@ -19,7 +19,8 @@ pub fn ask(g: &Ctx, a: AskArgs) -> Result<ExitCode> {
     }
     let req = AnswerRequest {
         question: a.question,
-        collection: a.collection,
+        collection: a.collection[0].clone(),
+        more_collections: a.collection[1..].to_vec(),
         top_k: a.top_k,
         mode: a.mode,
         filters: a.filters,

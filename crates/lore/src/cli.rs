@@ -427,9 +427,9 @@ pub struct SearchArgs {
 pub struct AskArgs {
     /// The question.
     pub question: String,
-    /// Collection to answer from.
-    #[arg(long, short)]
-    pub collection: String,
+    /// Collection(s) to answer from, comma-separated: several are fused by reciprocal rank.
+    #[arg(long, short, value_delimiter = ',', required = true)]
+    pub collection: Vec<String>,
     /// Passages to retrieve [default: 5, or [llm] top_k].
     #[arg(long, short = 'k')]
     pub top_k: Option<usize>,

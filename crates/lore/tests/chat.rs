@@ -107,3 +107,27 @@ fn a_follow_up_is_searched_with_the_question_before_it() {
     );
     assert_ne!(with, without, "the conversation changed what was retrieved");
 }
+
+#[test]
+fn an_answer_from_several_collections_is_checked_like_a_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = copy_data_dir(ingested_subset(), dir.path(), "");
+    let server = Server::start(&data, &[]);
+    let c = server.client();
+    let answer = |body: Value| post_json(&c, &server.at("/v1/answer"), body);
+    let (s, v) = answer(json!({"query": "What is a vector?", "collections": ["docs", "docs"]}));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("duplicate_collection")),
+        "{v}"
+    );
+    let (s, v) = answer(json!({"query": "What is a vector?", "collections": ["docs", "nope"]}));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("collection_not_found")),
+        "{v}"
+    );
+    let (s, v) = answer(json!({"query": "What is a vector?", "collections": ["docs"]}));
+    assert_eq!(s, 200, "{v}");
+    assert!(!v["context"].as_array().unwrap().is_empty(), "{v}");
+}

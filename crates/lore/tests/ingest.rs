@@ -246,6 +246,23 @@ fn a_collection_keeps_its_chunking_and_refuses_to_mix_sizes() {
         ["other", "small"],
         "{hits:?}"
     );
+    // ... and one answer from both, fused the same way.
+    let answer = json(lore(&data).args([
+        "ask",
+        "When do the zorblax calibration and inspection happen?",
+        "-c",
+        "small,other",
+        "--json",
+    ]));
+    let context = answer["context"].as_array().unwrap();
+    for file in ["/a.md", "/b.md"] {
+        assert!(
+            context
+                .iter()
+                .any(|c| c["source"].as_str().unwrap().ends_with(file)),
+            "{file} in the context of {answer}"
+        );
+    }
     // A document by id or by source.
     let id = docs[0]["id"].as_i64().unwrap().to_string();
     let by_id = json(lore(&data).args(["documents", "show", &id, "-c", "small", "--json"]));

@@ -187,6 +187,7 @@ pub async fn warm(
     let template = AnswerBody {
         query: String::new(),
         collection: Some(collection.clone()),
+        collections: None,
         filters: body.filters.clone(),
         top_k: body.top_k,
         mode: body.mode,

@@ -331,6 +331,7 @@ pub async fn chat_completions(
     let body = AnswerBody {
         query: question,
         collection: Some(collection.clone()),
+        collections: None,
         filters: req.filters.clone(),
         top_k: req.top_k,
         mode: Default::default(),

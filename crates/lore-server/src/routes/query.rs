@@ -196,14 +196,14 @@ pub struct AnswerBody {
     pub query: String,
     /// Collection to answer from (default: the server's default collection).
     pub collection: Option<String>,
-    /// Metadata filters, as in search.
-    #[serde(default)]
-    pub filters: Vec<String>,
     /// Passages retrieved, 1-1000 (default from `[llm] top_k`, 5).
     pub top_k: Option<usize>,
     /// Retrieval mode (default hybrid).
     #[serde(default)]
     pub mode: SearchMode,
+    /// Metadata filters, as in search.
+    #[serde(default)]
+    pub filters: Vec<String>,
     /// extractive, embedded or openai (default from config).
     pub generator: Option<GeneratorKind>,
     /// Prompt template `name` or `name@version` (default from config).
@@ -219,6 +219,9 @@ pub struct AnswerBody {
     /// Up to 4 more stop sequences.
     #[serde(default)]
     pub stop: Vec<String>,
+    /// Several collections to answer from, their passages fused by reciprocal rank as in
+    /// search (instead of `collection`).
+    pub collections: Option<Vec<String>>,
 }
 
 pub(crate) fn answer_request(
@@ -280,11 +283,13 @@ pub async fn answer(
     Extension(principal): Extension<Arc<Principal>>,
     ApiJson(body): ApiJson<AnswerBody>,
 ) -> Result<Response, ApiError> {
-    let collection = body
-        .collection
-        .clone()
-        .unwrap_or_else(|| state.config().default_collection.clone());
-    let req = answer_request(collection.clone(), &body, &principal)?;
+    let collections = collections_of(&state, body.collection.clone(), body.collections.clone())?;
+    for c in &collections {
+        principal.check_collection(c)?;
+    }
+    let collection = collections[0].clone();
+    let mut req = answer_request(collection.clone(), &body, &principal)?;
+    req.more_collections = collections[1..].to_vec();
     // The question as sent: the log writer masks PII in it like in every line.
     tracing::debug!(target: "lore::query", question = %body.query, %collection, "answer requested");
     if !body.stream {
@@ -294,11 +299,11 @@ pub async fn answer(
     }
     // Validation errors before the first event still get a plain 4xx.
     principal.check_collection(&collection)?;
-    blocking(&state, {
-        let collection = collection.clone();
-        move |inner| {
-            inner.with_loaded(|e| e.collection_info(&collection, &Access::all()).map(|_| ()))
+    blocking(&state, move |inner| {
+        for c in &collections {
+            inner.with_loaded(|e| e.collection_info(c, &Access::all()).map(|_| ()))?;
         }
+        Ok(())
     })
     .await?;
     let events = answer_stream(&state, principal, collection, req).await?;
