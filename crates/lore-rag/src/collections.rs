@@ -154,6 +154,21 @@ impl Engine {
         })
     }
 
+    /// The names of the collections `access` allows, sorted (no counts: for callers that
+    /// only need names, such as loading indexes or listing chat models).
+    ///
+    /// # Errors
+    /// [`EngineError::Index`].
+    pub fn collection_names(&self, access: &Access) -> Result<Vec<String>, EngineError> {
+        Ok(self
+            .store
+            .collections()?
+            .into_iter()
+            .map(|c| c.name)
+            .filter(|n| access.allows_collection(n))
+            .collect())
+    }
+
     /// Every collection `access` allows, by name.
     ///
     /// # Errors

@@ -114,7 +114,14 @@ impl Job {
     }
 
     fn status_str(&self) -> &'static str {
-        match self.status {
+        self.status.as_str()
+    }
+}
+
+impl JobState {
+    /// The name stored in the catalog and sent in JSON.
+    fn as_str(self) -> &'static str {
+        match self {
             JobState::Queued => "queued",
             JobState::Running => "running",
             JobState::Done => "done",
@@ -392,13 +399,7 @@ impl Jobs {
         limit: usize,
         offset: usize,
     ) -> Result<(Vec<Job>, u64), lore_index::IndexError> {
-        let status = status.map(|s| {
-            Job {
-                status: s,
-                ..empty_job()
-            }
-            .status_str()
-        });
+        let status = status.map(JobState::as_str);
         let (rows, total) = self.shared.store.list(&JobQuery {
             owner,
             status,
@@ -423,22 +424,6 @@ impl Jobs {
         if let Some(handle) = lock(&self.worker).take() {
             let _ = handle.join();
         }
-    }
-}
-
-fn empty_job() -> Job {
-    Job {
-        id: String::new(),
-        collection: String::new(),
-        status: JobState::Queued,
-        files: Vec::new(),
-        files_done: 0,
-        chunks: 0,
-        error: None,
-        elapsed_ms: 0,
-        created_ms: 0,
-        resumed: 0,
-        owner: None,
     }
 }
 

@@ -92,11 +92,7 @@ impl AppState {
     /// # Errors
     /// Store errors while opening indexes, the key table or the query log.
     pub fn new(mut engine: Engine, config: ServerConfig) -> Result<Self, EngineError> {
-        let names: Vec<String> = engine
-            .collections(&lore_core::Access::all())?
-            .into_iter()
-            .map(|c| c.name)
-            .collect();
+        let names = engine.collection_names(&lore_core::Access::all())?;
         for name in &names {
             engine.load(name)?;
         }

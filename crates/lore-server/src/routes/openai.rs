@@ -472,12 +472,7 @@ pub async fn models(
     Extension(principal): Extension<Arc<Principal>>,
 ) -> Result<Json<ModelList>, OpenAiError> {
     let names = blocking(&state, move |inner| {
-        Ok(inner
-            .read()
-            .collections(&principal.access)?
-            .into_iter()
-            .map(|c| c.name)
-            .collect::<Vec<_>>())
+        Ok(inner.read().collection_names(&principal.access)?)
     })
     .await?;
     let model = |id: &str| Model {
