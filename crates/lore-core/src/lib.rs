@@ -8,6 +8,7 @@ pub mod cancel;
 pub mod duration;
 pub mod filter;
 pub mod hit;
+pub mod memory;
 pub mod metadata;
 pub mod paths;
 
@@ -15,5 +16,9 @@ pub use access::{Access, AccessError, Rate, Role};
 pub use cancel::{Cancel, CancelOnDrop};
 pub use filter::{Filter, FilterError, FilterField, FilterSet};
 pub use hit::{location_label, source_file_name, Hit, SearchMode};
+pub use memory::{
+    CognitiveFeatures, EdgeKind, Meeting, MeetingInfo, Memory, MemoryEdge, MemoryLevel, MemoryType,
+    Turn,
+};
 pub use metadata::{check_label, is_invisible, Metadata};
 pub use paths::{default_data_dir, default_models_dir, resolve_models_dir, ModelsDirSource};

@@ -1,9 +1,11 @@
 //! Evaluation: BEIR-format retrieval (`lore eval beir`), answer quality on a labelled
-//! question set (`lore eval answers`) and grounding calibration (`lore eval grounding`).
+//! question set (`lore eval answers`), grounding calibration (`lore eval grounding`) and
+//! meeting memory on QMSum (`lore eval meetings`).
 #![warn(missing_docs)]
 
 pub mod answers;
 pub mod beir;
+pub mod meetings;
 pub mod metrics;
 pub mod run;
 

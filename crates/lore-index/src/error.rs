@@ -47,6 +47,9 @@ pub enum IndexError {
     /// A search before [`crate::Store::load`] opened the collection's indexes.
     #[error("indexes of collection `{0}` are not loaded")]
     NotLoaded(String),
+    /// A catalog row that cannot be read back (bad JSON, unknown enum value).
+    #[error("{0}")]
+    Corrupt(String),
     /// Another process holds the data dir.
     #[error("data dir {0} is locked by another lore process")]
     Locked(String),

@@ -17,6 +17,7 @@ pub mod error;
 pub mod fusion;
 pub mod jobs;
 pub mod keys;
+pub mod memories;
 pub mod query_log;
 pub mod store;
 

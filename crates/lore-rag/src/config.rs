@@ -70,6 +70,8 @@ pub struct EngineConfig {
     pub guard: crate::GuardConfig,
     /// `[ingest]`: per-file limits (nesting depth, decompression, extracted text).
     pub ingest: lore_ingest::Limits,
+    /// `[memory]`: meeting memory (importance half-life, consolidation, query cache).
+    pub memory: crate::MemoryConfig,
 }
 
 impl EngineConfig {
@@ -84,6 +86,7 @@ impl EngineConfig {
             cache: CacheConfig::default(),
             guard: crate::GuardConfig::default(),
             ingest: lore_ingest::Limits::default(),
+            memory: crate::MemoryConfig::default(),
         }
     }
 }

@@ -84,6 +84,8 @@ pub struct Engine {
     pub(crate) caches: Arc<EngineCaches>,
     /// PII masking and blocked topics.
     pub(crate) guard: crate::Guard,
+    /// Meeting memory.
+    pub(crate) memory: crate::MemoryService,
 }
 
 impl Engine {
@@ -113,6 +115,11 @@ impl Engine {
         )?;
         let prompts = PromptLibrary::load(&config.data_dir.join("prompts"))?;
         let store = Store::open(&config.data_dir, config.store)?;
+        let memory = crate::MemoryService::open(
+            &config.data_dir.join("catalog.sqlite"),
+            config.memory.clone(),
+            embedder.dim(),
+        )?;
         let caches = EngineCaches::new(&config.cache)?;
         let guard = crate::Guard::new(config.guard.clone())
             .map_err(|e| EngineError::Config(format!("[guard] {e}")))?;
@@ -127,6 +134,7 @@ impl Engine {
             generators: Mutex::new(HashMap::new()),
             caches,
             guard,
+            memory,
         })
     }
 

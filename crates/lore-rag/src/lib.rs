@@ -19,6 +19,7 @@ pub mod grounding;
 pub mod guard;
 pub mod ingest;
 pub mod llm_config;
+pub mod memory;
 pub mod prompt;
 pub mod search;
 
@@ -34,6 +35,9 @@ pub use ingest::{
     IngestOptions, IngestReport, Prepared, FILE_ERROR_CODES,
 };
 pub use llm_config::{GeneratorKind, LlmConfig};
+pub use memory::{
+    ConsolidationReport, MeetingIngest, MeetingStatus, MemoryConfig, MemoryService, MemoryStats,
+};
 pub use prompt::{PromptLibrary, PromptTemplate};
 pub use search::{
     fuse_collections, CollectionHit, MultiSearchResponse, SearchRequest, SearchResponse, Timings,

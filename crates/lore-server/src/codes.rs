@@ -93,6 +93,8 @@ error_codes! {
     InvalidAccess = "invalid_access", 400, InvalidRequest, "A key's collections or domains list is invalid.";
     InvalidExpiry = "invalid_expiry", 400, InvalidRequest, "An expiry is neither a duration (`30d`, `12h`) nor a future date (`2027-01-31`).";
     TopicBlocked = "topic_blocked", 400, InvalidRequest, "The question touches a topic blocked for this collection (`[guard.blocked_topics]`).";
+    InvalidTranscript = "invalid_transcript", 400, InvalidRequest, "A transcript is empty, in an unknown format, has a turn without a speaker, or bad metadata (id, date).";
+    TranscriptTooLarge = "transcript_too_large", 413, InvalidRequest, "A transcript has more turns, or a longer turn or speaker name, than lore accepts.";
     DimensionMismatch = "dimension_mismatch", 400, InvalidRequest, "A vector's dimension differs from the collection's.";
     ClientGone = "client_gone", 400, InvalidRequest, "The client disconnected before the work finished (logged only).";
     UnsupportedMediaType = "unsupported_media_type", 415, InvalidRequest, "The Content-Type is not the one the route takes (`application/json`, `multipart/form-data`).";
@@ -105,6 +107,7 @@ error_codes! {
     // Not found (also what a key sees for things outside its scope).
     CollectionNotFound = "collection_not_found", 404, NotFound, "No such collection, or one outside the key's scope.";
     DocumentNotFound = "document_not_found", 404, NotFound, "No such document in the collection, or one of a domain outside the key's scope.";
+    MeetingNotFound = "meeting_not_found", 404, NotFound, "No such meeting, or one of a domain outside the key's scope.";
     JobNotFound = "job_not_found", 404, NotFound, "No such ingest job, or another key's.";
     KeyNotFound = "key_not_found", 404, NotFound, "No such API key, or one outside the caller's scope.";
     ModelNotFound = "model_not_found", 404, NotFound, "No such model id (`lore`, `lore/<collection>`), or a collection outside the key's scope.";

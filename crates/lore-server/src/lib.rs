@@ -42,7 +42,7 @@ pub use config::SecurityConfig;
 pub use error::{ApiError, ErrorCode, ErrorType};
 pub use state::{AppState, ServerConfig};
 
-use crate::routes::{admin, cache, collections, documents, health, openai, query, ui};
+use crate::routes::{admin, cache, collections, documents, health, memory, openai, query, ui};
 
 /// The `x-request-id` header: set from the client's value or a new UUID, echoed in the
 /// response and recorded on every log line of the request.
@@ -108,6 +108,43 @@ pub fn routes() -> routing::Routes {
         // Retrieval and answers.
         .add(post.clone(), "/v1/search", Allow::READER, query::search)
         .add(post.clone(), "/v1/answer", Allow::READER, query::answer)
+        // Meeting memory.
+        .add(
+            post.clone(),
+            "/v1/memory/meetings",
+            Allow::WRITER,
+            memory::ingest,
+        )
+        .add(
+            get.clone(),
+            "/v1/memory/meetings",
+            Allow::READER,
+            memory::list,
+        )
+        .add(
+            delete.clone(),
+            "/v1/memory/meetings/{id}",
+            Allow::WRITER,
+            memory::delete,
+        )
+        .add(
+            post.clone(),
+            "/v1/memory/query",
+            Allow::READER,
+            memory::query,
+        )
+        .add(
+            post.clone(),
+            "/v1/memory/consolidate",
+            Allow::ADMIN,
+            memory::consolidate,
+        )
+        .add(
+            get.clone(),
+            "/v1/memory/stats",
+            Allow::READER,
+            memory::stats,
+        )
         // Caches.
         .add(delete.clone(), "/v1/cache", Allow::ADMIN, cache::clear)
         .add(get.clone(), "/v1/cache/stats", Allow::ADMIN, cache::stats)
@@ -414,12 +451,19 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
             // default upkeep period), so memory stays flat between scrapes.
             let mut every = tokio::time::interval(Duration::from_secs(5));
             let mut ticks = 0u64;
+            let consolidate_ticks = state.memory_consolidate_every().as_secs() / 5;
+            crate::metrics::memory(&state.memory_stats());
             loop {
                 every.tick().await;
                 state.run_upkeep();
                 ticks += 1;
                 if ticks.is_multiple_of(120) {
                     state.forget_idle_clients();
+                }
+                // Meeting memory: decay, promotion, clean-up (`[memory] consolidate_every`).
+                if consolidate_ticks > 0 && ticks.is_multiple_of(consolidate_ticks) {
+                    let state = state.clone();
+                    let _ = tokio::task::spawn_blocking(move || state.consolidate_memory()).await;
                 }
             }
         })

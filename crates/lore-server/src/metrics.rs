@@ -68,7 +68,25 @@ const METRICS: &[(&str, Kind, Option<metrics::Unit>, &str)] = {
             "lore_stage_duration_seconds",
             Kind::Histogram,
             Some(Unit::Seconds),
-            "Search and answer stages: embed, bm25, ann, fuse, generate, ttft",
+            "Search and answer stages: embed, bm25, ann, fuse, generate, ttft; memory queries: memory_embed, memory_direct, memory_activation, memory_bridges, memory_total",
+        ),
+        (
+            "lore_memory_memories",
+            Kind::Gauge,
+            None,
+            "Meeting memories by level (L0 concepts, L1 semantic, L2 episodic)",
+        ),
+        (
+            "lore_memory_edges",
+            Kind::Gauge,
+            None,
+            "Edges of the meeting-memory graph",
+        ),
+        (
+            "lore_memory_meetings",
+            Kind::Gauge,
+            None,
+            "Meetings in the meeting memory",
         ),
         (
             "lore_connections_refused_total",
@@ -258,6 +276,24 @@ pub fn answer(a: &lore_rag::Answer, price: Option<&Price>) {
         // grows (PromQL's rate() works on it all the same).
         gauge!("lore_cost_usd", "model" => model).increment(p.cost(tin, tout));
     }
+}
+
+/// Memory counts (after each memory write, and at start-up).
+pub fn memory(s: &lore_rag::MemoryStats) {
+    gauge!("lore_memory_memories", "level" => "L0").set(s.concepts as f64);
+    gauge!("lore_memory_memories", "level" => "L1").set(s.semantic as f64);
+    gauge!("lore_memory_memories", "level" => "L2").set(s.episodic as f64);
+    gauge!("lore_memory_edges").set(s.edges as f64);
+    gauge!("lore_memory_meetings").set(s.meetings as f64);
+}
+
+/// A memory query's stages (not for cache hits), ms.
+pub fn memory_query(t: &lore_memory::StageTimes, total_ms: f64) {
+    stage("memory_embed", t.embed_ms);
+    stage("memory_direct", t.direct_ms);
+    stage("memory_activation", t.activation_ms);
+    stage("memory_bridges", t.bridges_ms);
+    stage("memory_total", total_ms);
 }
 
 /// A connection closed at once because `[connections] max_connections` were open.

@@ -5,7 +5,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::routes::{admin, cache, collections, documents, health, openai, query};
+use crate::routes::{admin, cache, collections, documents, health, memory, openai, query};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -19,6 +19,8 @@ use crate::routes::{admin, cache, collections, documents, health, openai, query}
         documents::upload, documents::list, documents::get, documents::delete, documents::job,
         documents::jobs,
         query::search, query::answer,
+        memory::ingest, memory::list, memory::delete, memory::query, memory::consolidate,
+        memory::stats,
         cache::stats, cache::clear, cache::clear_collection, cache::clear_document,
         cache::clear_key, cache::warm,
         openai::chat_completions, openai::models, openai::embeddings,
@@ -36,6 +38,7 @@ use crate::routes::{admin, cache, collections, documents, health, openai, query}
         (name = "collections", description = "Create, list, inspect and delete collections"),
         (name = "documents", description = "Upload (ingest jobs), list, get and delete documents"),
         (name = "query", description = "Search and answer"),
+        (name = "memory", description = "Meeting memory: transcripts in, cognitive queries (direct hits by level, activation, bridges) out"),
         (name = "cache", description = "Cache statistics, invalidation and warm-up"),
         (name = "openai", description = "OpenAI-compatible endpoints"),
         (name = "admin", description = "API keys, analytics and settings (admin keys only)"),
@@ -173,6 +176,7 @@ mod tests {
                 "/v1/answer",
                 "/v1/chat/completions",
                 "/v1/embeddings",
+                "/v1/memory/query",
             ];
             if d.method != axum::http::Method::GET && !reads_only.contains(&d.path) {
                 assert!(

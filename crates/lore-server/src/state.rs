@@ -163,6 +163,33 @@ impl AppState {
         }
     }
 
+    /// How often serve mode consolidates the meeting memory (zero: never).
+    pub fn memory_consolidate_every(&self) -> std::time::Duration {
+        self.0.read().memory().config().consolidate_every
+    }
+
+    /// Consolidates the meeting memory now (logged; an error is logged, not raised).
+    pub fn consolidate_memory(&self) {
+        match self.0.read().memory_consolidate(lore_index::now_ms()) {
+            Ok(r) => {
+                tracing::info!(
+                    promoted = r.promoted,
+                    removed = r.removed,
+                    updated = r.importance_updated,
+                    ms = r.elapsed_ms,
+                    "memory consolidated"
+                );
+                crate::metrics::memory(&self.memory_stats());
+            }
+            Err(e) => tracing::warn!(error = %e, "memory consolidation failed"),
+        }
+    }
+
+    /// Meeting-memory counts.
+    pub fn memory_stats(&self) -> lore_rag::MemoryStats {
+        self.0.read().memory().stats()
+    }
+
     /// The API keys.
     pub fn keys(&self) -> &KeyStore {
         &self.0.keys

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use lore_cache::CacheConfig;
 use lore_index::StoreOptions;
 use lore_ingest::{ChunkerConfig, Limits};
-use lore_rag::{EmbeddingSettings, EngineConfig, GuardConfig, LlmConfig};
+use lore_rag::{EmbeddingSettings, EngineConfig, GuardConfig, LlmConfig, MemoryConfig};
 use serde::{Deserialize, Serialize};
 
 pub use layers::{Origin, Override, Resolved};
@@ -51,6 +51,8 @@ pub struct Settings {
     pub cache: CacheConfig,
     /// `[guard]`: PII masking and blocked topics.
     pub guard: GuardConfig,
+    /// `[memory]`: meeting memory (importance half-life, consolidation, query cache).
+    pub memory: MemoryConfig,
     /// `[server]`: address, default collection, timeouts, body size.
     pub server: ServerSettings,
     /// `[connections]`: header read timeout and connection cap.
@@ -142,6 +144,7 @@ impl Settings {
             cache: self.cache.clone(),
             guard: self.guard.clone(),
             ingest: self.ingest,
+            memory: self.memory.clone(),
         }
     }
 

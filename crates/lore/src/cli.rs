@@ -75,6 +75,145 @@ pub enum Command {
     /// Usage from the query log: queries per collection and domain per day, answer latency
     /// percentiles, cache hit rates, unanswered rate, top queries.
     Analytics(AnalyticsArgs),
+    /// Meeting memory: ingest transcripts (QMSum JSON, meeting JSON, WebVTT, SRT, `Speaker:
+    /// text`), query with activation and bridges, delete, list, consolidate, stats.
+    #[command(subcommand)]
+    Memory(MemoryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemoryCommand {
+    /// Ingest transcripts; a meeting already stored is replaced (unchanged: skipped).
+    Ingest(MemoryIngestArgs),
+    /// Query memories: direct hits per level, activated memories, bridges.
+    Query(MemoryQueryArgs),
+    /// Delete a meeting with its memories, edges and cached results.
+    Delete(MeetingArg),
+    /// List stored meetings.
+    List,
+    /// Update importance (decay, access, recurrence), promote recurring episodes into
+    /// cross-meeting clusters, remove stale clusters and concepts.
+    Consolidate(ConsolidateArgs),
+    /// Memories per level and edges.
+    Stats,
+    /// Measure ingest (turns/s) and cognitive query latency per stage on QMSum files plus
+    /// copies under new ids and series (to reach 10K+ episodic memories).
+    Bench(MemoryBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MemoryBenchArgs {
+    /// Folder of QMSum-format .json files.
+    pub dir: PathBuf,
+    /// Copies of every meeting ingested under new ids (`ES2004a-c1`) and series (`ES2004-c1`).
+    #[arg(long, default_value_t = 5)]
+    pub copies: usize,
+    /// Times each query is run (after one warm-up).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct MemoryIngestArgs {
+    /// Transcript files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Meeting id [default: the file name without extension]; one FILE only.
+    #[arg(long)]
+    pub meeting_id: Option<String>,
+    /// Title [default: the id].
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Date, YYYY-MM-DD.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Series or project [default: the id without its trailing part, ES2004a → ES2004].
+    #[arg(long)]
+    pub series: Option<String>,
+    /// Domain (keys restricted to domains see only their meetings).
+    #[arg(long)]
+    pub domain: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MemoryQueryArgs {
+    /// The question.
+    pub query: String,
+    /// Direct results per level (1-50).
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Skip activation spreading.
+    #[arg(long)]
+    pub no_activation: bool,
+    /// Skip bridge discovery.
+    #[arg(long)]
+    pub no_bridges: bool,
+    /// Most activated memories (10-100).
+    #[arg(long, default_value_t = 50)]
+    pub max_activations: usize,
+    /// Only this meeting.
+    #[arg(long)]
+    pub meeting: Option<String>,
+    /// Only this series.
+    #[arg(long)]
+    pub series: Option<String>,
+    /// Only memories where this participant speaks.
+    #[arg(long)]
+    pub participant: Option<String>,
+    /// Meetings on or after this date (YYYY-MM-DD).
+    #[arg(long)]
+    pub date_from: Option<String>,
+    /// Meetings on or before this date.
+    #[arg(long)]
+    pub date_to: Option<String>,
+    /// Memory type: decision, action_item, question, commitment, risk, idea, statement, cluster, topic, person, product, date, number.
+    #[arg(long)]
+    pub r#type: Option<String>,
+    /// Only meetings of this domain.
+    #[arg(long)]
+    pub domain: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MeetingArg {
+    /// Meeting id.
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsolidateArgs {
+    /// The time to consolidate at (RFC 3339, e.g. 2026-12-01T00:00:00) [default: now].
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalMeetingsArgs {
+    /// Folder of QMSum-format .json files.
+    pub dir: PathBuf,
+    /// own (each query filtered to its meeting), all (no filter), or both.
+    #[arg(long, value_delimiter = ',', default_value = "own,all")]
+    pub setting: Vec<String>,
+    /// Context budgets in whitespace tokens.
+    #[arg(long, value_delimiter = ',', default_value = "500,1000,2000")]
+    pub budget: Vec<usize>,
+    /// Activation (and bridges) on, off, or both (`on,off`).
+    #[arg(long, value_delimiter = ',', default_value = "on,off", value_parser = parse_on_off)]
+    pub activation: Vec<bool>,
+    /// Direct results per level.
+    #[arg(long, default_value_t = 4)]
+    pub limit_per_level: usize,
+    /// Consolidation time (unix ms): fixed so runs compare.
+    #[arg(long, default_value_t = 1_767_225_600_000)]
+    pub consolidate_at_ms: i64,
+}
+
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("`{s}`: expected on or off")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -461,6 +600,8 @@ pub enum EvalCommand {
     Answers(EvalAnswersArgs),
     /// Calibrate the grounding check's similarity threshold on labelled sentences.
     Grounding(EvalGroundingArgs),
+    /// Meeting memory on QMSum-format files: cov@B, succ@B, nDCG@10 per setting.
+    Meetings(EvalMeetingsArgs),
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ mod context;
 mod jobs_cmd;
 mod keys_cmd;
 mod logging;
+mod memory_cmd;
 mod progress;
 mod serve;
 
@@ -60,6 +61,8 @@ fn run(cli: Cli, g: &Ctx) -> Result<ExitCode> {
         Command::Eval(EvalCommand::Beir(a)) => commands::eval_beir(g, a),
         Command::Eval(EvalCommand::Answers(a)) => answer_eval::eval_answers(g, a),
         Command::Eval(EvalCommand::Grounding(a)) => answer_eval::eval_grounding(g, a),
+        Command::Eval(EvalCommand::Meetings(a)) => memory_cmd::eval_meetings(g, a),
+        Command::Memory(c) => memory_cmd::run(g, c),
         Command::Bench(BenchCommand::Embed(a)) => commands::bench_embed(g, a),
         Command::Bench(BenchCommand::Answer(a)) => answer_eval::bench_answer(g, a),
         Command::Bench(BenchCommand::Cache(a)) => cache_bench::bench_cache(g, a),

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod collections;
 pub mod documents;
 pub mod health;
+pub mod memory;
 pub mod openai;
 pub mod query;
 pub mod ui;
