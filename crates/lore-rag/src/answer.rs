@@ -56,6 +56,10 @@ pub struct AnswerRequest {
     /// What retrieval searches for when it differs from the question: a follow-up made
     /// self-contained from the conversation ([`crate::followup::contextualize`]).
     pub retrieval_query: Option<String>,
+    /// Answer from the meeting memory instead of `collection` (`lore ask --memory`): the
+    /// passages are the episodic memories a cognitive query returns (direct hits, then
+    /// activated ones), cited by meeting, speakers and turn range.
+    pub memory: bool,
 }
 
 /// Largest `max_tokens` an answer may ask for.
@@ -83,6 +87,7 @@ impl AnswerRequest {
             temperature: None,
             stop: Vec::new(),
             retrieval_query: None,
+            memory: false,
         }
     }
 }
@@ -280,8 +285,10 @@ impl Engine {
         req: &AnswerRequest,
         on_event: &mut dyn FnMut(AnswerEvent<'_>),
     ) -> Result<Answer, EngineError> {
-        for c in std::iter::once(&req.collection).chain(&req.more_collections) {
-            self.load(c)?;
+        if !req.memory {
+            for c in std::iter::once(&req.collection).chain(&req.more_collections) {
+                self.load(c)?;
+            }
         }
         self.answer_loaded(req, on_event)
     }
@@ -405,8 +412,12 @@ impl Engine {
         if packed.hits.is_empty() {
             // Nothing to ground an answer in: a model would answer from memory.
             let text = format!(
-                "I don't know: no passage in collection `{}` matches the question{}.",
-                req.collection,
+                "I don't know: no passage in {} matches the question{}.",
+                if req.memory {
+                    "the meeting memory".to_string()
+                } else {
+                    format!("collection `{}`", req.collection)
+                },
                 if req.filters.is_empty() {
                     ""
                 } else {
@@ -593,8 +604,8 @@ impl Engine {
         let Some(generator) = self.loaded_generator(s.kind) else {
             return Ok(None);
         };
-        // Several collections are not probed here: their answer is computed.
-        if !req.more_collections.is_empty() {
+        // Several collections, or the memory, are not probed here: their answer is computed.
+        if !req.more_collections.is_empty() || req.memory {
             return Ok(None);
         }
         let Some(resp) = self.search_cached(&s.search)? else {
@@ -705,6 +716,9 @@ impl Engine {
         req: &AnswerRequest,
         search: &SearchRequest,
     ) -> Result<Vec<Hit>, EngineError> {
+        if req.memory {
+            return self.memory_hits(&search.query, search.top_k, &req.access);
+        }
         if req.more_collections.is_empty() {
             return Ok(self.search_loaded(search)?.hits);
         }

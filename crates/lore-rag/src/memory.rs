@@ -360,6 +360,64 @@ impl Engine {
         })
     }
 
+    /// The passages of an answer from memory: the first `top_k` episodic memories of a
+    /// cognitive query (direct hits, then activated ones, in API order) as hits whose
+    /// source is the meeting and whose location names the turns and speakers, so a
+    /// citation reads `ES2004a (turns 40-52; Marketing, Project Manager)`.
+    ///
+    /// # Errors
+    /// As [`Engine::memory_query`].
+    pub fn memory_hits(
+        &self,
+        question: &str,
+        top_k: usize,
+        access: &Access,
+    ) -> Result<Vec<lore_core::Hit>, EngineError> {
+        let mut req = MemoryQuery::new(question.chars().take(1000).collect::<String>());
+        req.limit_per_level = top_k.clamp(1, 50);
+        req.enable_bridges = false;
+        let r = self.memory_query(&req, access)?;
+        let index = self.memory.index();
+        let scores: HashMap<i64, f32> = r
+            .direct_results
+            .episodic
+            .iter()
+            .map(|h| (h.memory.id, h.score))
+            .chain(
+                r.activated_memories
+                    .iter()
+                    .map(|a| (a.hit.memory.id, a.strength)),
+            )
+            .collect();
+        Ok(r.ordered()
+            .into_iter()
+            .filter(|m| m.level == lore_core::MemoryLevel::Episodic)
+            .take(top_k)
+            .map(|m| {
+                let meeting = m.meeting.clone().unwrap_or_default();
+                let info = index.meetings().get(&meeting);
+                lore_core::Hit {
+                    document_id: 0,
+                    chunk_id: m.id,
+                    source: meeting.clone(),
+                    title: info
+                        .map(|i| i.title.clone())
+                        .unwrap_or_else(|| meeting.clone()),
+                    page: None,
+                    heading: Some(format!(
+                        "turns {}-{}; {}",
+                        m.turn_start.unwrap_or(0),
+                        m.turn_end.unwrap_or(0),
+                        m.speakers.join(", ")
+                    )),
+                    domain: info.and_then(|i| i.domain.clone()),
+                    score: scores.get(&m.id).copied().unwrap_or(0.0),
+                    text: m.content.clone(),
+                }
+            })
+            .collect())
+    }
+
     /// The unified cognitive query for a caller with `access` (its domain restriction
     /// applies inside retrieval, activation and bridges).
     ///

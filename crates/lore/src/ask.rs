@@ -19,8 +19,17 @@ pub fn ask(g: &Ctx, a: AskArgs) -> Result<ExitCode> {
     }
     let req = AnswerRequest {
         question: a.question,
-        collection: a.collection[0].clone(),
-        more_collections: a.collection[1..].to_vec(),
+        collection: a
+            .collection
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "memory".into()),
+        more_collections: a
+            .collection
+            .get(1..)
+            .map(<[String]>::to_vec)
+            .unwrap_or_default(),
+        memory: a.memory,
         top_k: a.top_k,
         mode: a.mode,
         filters: a.filters,

@@ -567,8 +567,12 @@ pub struct AskArgs {
     /// The question.
     pub question: String,
     /// Collection(s) to answer from, comma-separated: several are fused by reciprocal rank.
-    #[arg(long, short, value_delimiter = ',', required = true)]
+    #[arg(long, short, value_delimiter = ',', required_unless_present = "memory")]
     pub collection: Vec<String>,
+    /// Answer from the meeting memory (episodic memories, cited by meeting, turns and
+    /// speakers) instead of a collection.
+    #[arg(long, conflicts_with = "collection")]
+    pub memory: bool,
     /// Passages to retrieve [default: 5, or [llm] top_k].
     #[arg(long, short = 'k')]
     pub top_k: Option<usize>,

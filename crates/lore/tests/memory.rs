@@ -141,6 +141,27 @@ fn qmsum_meetings_become_memories_recalled_with_activation_and_bridges() {
         "{text}"
     );
 
+    // Answers from memory cite meeting, turns and speakers.
+    let answer =
+        json(
+            lore(data)
+                .arg("--json")
+                .args(["ask", "--memory", q, "--generator", "extractive"]),
+        );
+    let context = answer["context"].as_array().unwrap();
+    assert!(!context.is_empty(), "{answer}");
+    for c in context {
+        assert!(
+            ["ES2004a", "ES2004b"].contains(&c["source"].as_str().unwrap()),
+            "{c}"
+        );
+        assert!(c["heading"].as_str().unwrap().starts_with("turns "), "{c}");
+    }
+    assert!(
+        !answer["citations"].as_array().unwrap().is_empty(),
+        "{answer}"
+    );
+
     // Re-ingest unchanged: nothing written. Delete: no trace left.
     let again = json(
         lore(data)
@@ -385,6 +406,42 @@ fn memory_over_http_honours_roles_domains_and_the_cache() {
             .unwrap(),
     );
     assert_eq!(listed["meetings"].as_array().unwrap().len(), 1, "{listed}");
+
+    // Answers from memory over REST and the OpenAI endpoint cite the visible meeting only.
+    let (s, ans) = post_json(
+        &research_reader,
+        &at("/v1/answer"),
+        json!({"query": "what about the battery budget?", "source": "memory", "generator": "extractive"}),
+    );
+    assert_eq!(s, 200, "{ans}");
+    assert!(
+        ans["context"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["source"] == "r1"),
+        "{ans}"
+    );
+    assert!(!ans["context"].as_array().unwrap().is_empty(), "{ans}");
+    let (s, v) = post_json(
+        &reader,
+        &at("/v1/answer"),
+        json!({"query": "battery", "source": "memory", "collection": "docs"}),
+    );
+    assert_error(s, &v, 400, "invalid_request");
+    let (s, chat) = post_json(
+        &reader,
+        &at("/v1/chat/completions"),
+        json!({"model": "memory", "messages": [{"role": "user", "content": "what about the battery schedule?"}], "generator": "extractive"}),
+    );
+    assert_eq!(s, 200, "{chat}");
+    assert!(
+        chat["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("turns"),
+        "{chat}"
+    );
 
     // Cached, and invalidated by a write to a meeting it involves.
     let (_, again) = post_json(&reader, &at("/v1/memory/query"), q.clone());

@@ -197,6 +197,7 @@ pub async fn warm(
         max_tokens: None,
         temperature: None,
         stop: Vec::new(),
+        source: Default::default(),
     };
     // Entries are keyed by the caller's access: warming fills them for keys with the
     // same access as this one.

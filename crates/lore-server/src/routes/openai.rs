@@ -261,6 +261,9 @@ fn sources_text(citations: &[Citation]) -> String {
 }
 
 /// The question (last user message) and the collection the model names.
+/// The chat model that answers from the meeting memory instead of a collection.
+pub const MEMORY_MODEL: &str = "memory";
+
 fn resolve(state: &AppState, req: &ChatRequest) -> Result<(String, String), ApiError> {
     let question = req
         .messages
@@ -308,17 +311,20 @@ pub async fn chat_completions(
         .collect();
     history.pop();
     let retrieval_query = lore_rag::followup::contextualize(&history, &question);
-    // A collection outside the key's scope is a model that does not exist, word for word.
-    let model_missing = !principal.access.allows_collection(&collection) || {
-        let c = collection.clone();
-        blocking(&state, move |inner| {
-            Ok(inner
-                .read()
-                .collection_info(&c, &lore_core::Access::all())
-                .is_err())
-        })
-        .await?
-    };
+    // `memory` answers from the meeting memory; a collection outside the key's scope is a
+    // model that does not exist, word for word.
+    let from_memory = req.model == MEMORY_MODEL;
+    let model_missing = !from_memory
+        && (!principal.access.allows_collection(&collection) || {
+            let c = collection.clone();
+            blocking(&state, move |inner| {
+                Ok(inner
+                    .read()
+                    .collection_info(&c, &lore_core::Access::all())
+                    .is_err())
+            })
+            .await?
+        });
     if model_missing {
         return Err(ApiError::new(ErrorCode::ModelNotFound,
             format!(
@@ -341,8 +347,15 @@ pub async fn chat_completions(
         max_tokens: req.max_completion_tokens.or(req.max_tokens),
         temperature: req.temperature,
         stop: req.stop(),
+        source: if from_memory {
+            crate::routes::query::AnswerSource::Memory
+        } else {
+            crate::routes::query::AnswerSource::Collections
+        },
     };
-    principal.check_collection(&collection)?;
+    if !from_memory {
+        principal.check_collection(&collection)?;
+    }
     let mut areq = answer_request(collection.clone(), &body, &principal)?;
     areq.retrieval_query = retrieval_query;
     let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());

@@ -222,7 +222,25 @@ pub struct AnswerBody {
     /// Several collections to answer from, their passages fused by reciprocal rank as in
     /// search (instead of `collection`).
     pub collections: Option<Vec<String>>,
+    /// `collections` (default) or `memory`: the meeting memory's episodic memories, cited
+    /// by meeting, turns and speakers (then `collection(s)` and `filters` are not taken).
+    #[serde(default)]
+    pub source: AnswerSource,
 }
+
+/// Where an answer's passages come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerSource {
+    /// Documents of the collection(s).
+    #[default]
+    Collections,
+    /// The meeting memory.
+    Memory,
+}
+
+/// What the query log and metrics name as the "collection" of a memory answer.
+const MEMORY: &str = "memory";
 
 pub(crate) fn answer_request(
     collection: String,
@@ -239,6 +257,7 @@ pub(crate) fn answer_request(
     req.max_tokens = body.max_tokens;
     req.temperature = body.temperature;
     req.stop = body.stop.clone();
+    req.memory = body.source == AnswerSource::Memory;
     Ok(req)
 }
 
@@ -283,6 +302,22 @@ pub async fn answer(
     Extension(principal): Extension<Arc<Principal>>,
     ApiJson(body): ApiJson<AnswerBody>,
 ) -> Result<Response, ApiError> {
+    if body.source == AnswerSource::Memory {
+        if body.collection.is_some() || body.collections.is_some() || !body.filters.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                "`source: memory` answers from the meeting memory: drop `collection`, `collections` and `filters`",
+            ));
+        }
+        let req = answer_request(MEMORY.into(), &body, &principal)?;
+        if !body.stream {
+            let answer = answer_json(&state, &principal, MEMORY.into(), req).await?;
+            let info = answer_info(&answer);
+            return Ok(with_info(Json(answer), info));
+        }
+        let events = answer_stream(&state, principal, MEMORY.into(), req).await?;
+        return Ok(sse(answer_events(events)).into_response());
+    }
     let collections = collections_of(&state, body.collection.clone(), body.collections.clone())?;
     for c in &collections {
         principal.check_collection(c)?;
