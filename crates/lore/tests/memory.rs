@@ -475,6 +475,16 @@ fn memory_over_http_honours_roles_domains_and_the_cache() {
     assert_error(s, &v, 403, "insufficient_role");
     let (s, v) = json_of(admin.post(at("/v1/memory/consolidate")).send().unwrap());
     assert_eq!(s, 200, "{v}");
+    let (s, health) = json_of(admin.get(at("/health/detailed")).send().unwrap());
+    assert_eq!(s, 200, "{health}");
+    assert_eq!(health["memory"]["status"], "ok", "{health}");
+    assert!(
+        health["memory"]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 meetings"),
+        "{health}"
+    );
     let metrics = admin.get(at("/metrics")).send().unwrap().text().unwrap();
     assert!(
         metrics.contains("lore_memory_memories{level=\"L2\"}"),

@@ -56,6 +56,8 @@ pub struct DetailedHealth {
     /// The default generator: extractive (always ready), embedded (model file present), or
     /// an OpenAI-compatible endpoint (`GET {base_url}/models` within 2 s).
     pub generator: Component,
+    /// Meeting memory: the in-process index holds the meetings the catalog holds.
+    pub memory: Component,
 }
 
 fn probe(f: impl FnOnce() -> Result<String, String>) -> Component {
@@ -76,7 +78,8 @@ fn probe(f: impl FnOnce() -> Result<String, String>) -> Component {
     }
 }
 
-/// Status and probe latency of the catalog, indexes, embedding model and generator; 503
+/// Status and probe latency of the catalog, indexes, embedding model, generator and meeting
+/// memory; 503
 /// when any is failing.
 #[utoipa::path(get, path = "/health/detailed", tag = "health",
     responses(
@@ -123,7 +126,21 @@ pub async fn detailed(
             ))
         });
         let generator = probe(|| engine.probe_generator());
-        let ok = [&catalog, &indexes, &embedding, &generator]
+        let memory = probe(|| {
+            let stored = engine.memory().meetings().map_err(|e| e.to_string())?.len();
+            let s = engine.memory().stats();
+            if stored != s.meetings {
+                return Err(format!(
+                    "catalog holds {stored} meetings, the index {}",
+                    s.meetings
+                ));
+            }
+            Ok(format!(
+                "{} meetings; {} L2, {} L1, {} L0 memories; {} edges",
+                s.meetings, s.episodic, s.semantic, s.concepts, s.edges
+            ))
+        });
+        let ok = [&catalog, &indexes, &embedding, &generator, &memory]
             .iter()
             .all(|c| c.status == "ok");
         Ok(DetailedHealth {
@@ -132,6 +149,7 @@ pub async fn detailed(
             indexes,
             embedding,
             generator,
+            memory,
         })
     })
     .await?;
