@@ -103,6 +103,28 @@ fn bad(what: &str, e: impl std::fmt::Display) -> IndexError {
     IndexError::Corrupt(format!("memory catalog: {what}: {e}"))
 }
 
+/// Columns 0-5 of a row selected as `id, title, date, series, domain, participants`:
+/// the meeting without its participants, and their JSON.
+fn meeting_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(MeetingInfo, String)> {
+    Ok((
+        MeetingInfo {
+            id: r.get(0)?,
+            title: r.get(1)?,
+            date: r.get(2)?,
+            series: r.get(3)?,
+            domain: r.get(4)?,
+            participants: Vec::new(),
+        },
+        r.get(5)?,
+    ))
+}
+
+/// The meeting with its participants read from their JSON.
+fn with_participants((mut info, json): (MeetingInfo, String)) -> Result<MeetingInfo> {
+    info.participants = serde_json::from_str(&json).map_err(|e| bad("participants", e))?;
+    Ok(info)
+}
+
 impl MemoryStore {
     /// Opens the memory tables in the catalog at `catalog_path`, creating them if needed.
     ///
@@ -164,15 +186,7 @@ impl MemoryStore {
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
-                MeetingInfo {
-                    id: r.get(0)?,
-                    title: r.get(1)?,
-                    date: r.get(2)?,
-                    series: r.get(3)?,
-                    domain: r.get(4)?,
-                    participants: Vec::new(),
-                },
-                r.get::<_, String>(5)?,
+                meeting_row(r)?,
                 r.get::<_, String>(6)?,
                 r.get::<_, i64>(7)?,
                 r.get::<_, i64>(8)?,
@@ -181,11 +195,9 @@ impl MemoryStore {
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (mut info, participants, content_hash, turns, updated_ms, memories) = row?;
-            info.participants =
-                serde_json::from_str(&participants).map_err(|e| bad("participants", e))?;
+            let (meeting, content_hash, turns, updated_ms, memories) = row?;
             out.push(MeetingSummary {
-                info,
+                info: with_participants(meeting)?,
                 turns: turns as usize,
                 memories: memories as usize,
                 content_hash,
@@ -205,27 +217,13 @@ impl MemoryStore {
             .query_row(
                 "SELECT id, title, date, series, domain, participants, turns FROM meetings WHERE id = ?1",
                 [id],
-                |r| {
-                    Ok((
-                        MeetingInfo {
-                            id: r.get(0)?,
-                            title: r.get(1)?,
-                            date: r.get(2)?,
-                            series: r.get(3)?,
-                            domain: r.get(4)?,
-                            participants: Vec::new(),
-                        },
-                        r.get::<_, String>(5)?,
-                        r.get::<_, String>(6)?,
-                    ))
-                },
+                |r| Ok((meeting_row(r)?, r.get::<_, String>(6)?)),
             )
             .optional()?;
-        let Some((mut info, participants, turns)) = row else {
+        let Some((meeting, turns)) = row else {
             return Ok(None);
         };
-        info.participants =
-            serde_json::from_str(&participants).map_err(|e| bad("participants", e))?;
+        let info = with_participants(meeting)?;
         let turns = serde_json::from_str(&turns).map_err(|e| bad("turns", e))?;
         Ok(Some((info, turns)))
     }
@@ -240,23 +238,8 @@ impl MemoryStore {
         {
             let mut stmt =
                 conn.prepare("SELECT id, title, date, series, domain, participants FROM meetings")?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    MeetingInfo {
-                        id: r.get(0)?,
-                        title: r.get(1)?,
-                        date: r.get(2)?,
-                        series: r.get(3)?,
-                        domain: r.get(4)?,
-                        participants: Vec::new(),
-                    },
-                    r.get::<_, String>(5)?,
-                ))
-            })?;
-            for row in rows {
-                let (mut info, p) = row?;
-                info.participants = serde_json::from_str(&p).map_err(|e| bad("participants", e))?;
-                input.meetings.push(info);
+            for row in stmt.query_map([], meeting_row)? {
+                input.meetings.push(with_participants(row?)?);
             }
         }
         {

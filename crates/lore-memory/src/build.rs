@@ -29,6 +29,8 @@ pub struct Plan {
     pub content_hash: String,
     /// Segments, in order.
     pub segments: Vec<Segment>,
+    /// Each turn's text with markup removed ([`text::clean`]).
+    pub cleaned: Vec<String>,
     /// Each segment's memory text (`Speaker: text` lines, markup removed): what is
     /// embedded and indexed.
     pub texts: Vec<String>,
@@ -65,6 +67,7 @@ pub fn plan(meeting: Meeting, cfg: &SegmentConfig) -> Plan {
         meeting,
         content_hash,
         segments,
+        cleaned,
         texts,
     }
 }
@@ -153,6 +156,46 @@ fn lead_speaker(turns: &[Turn]) -> String {
     let mut v: Vec<_> = words.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     v.first().map(|x| x.0.to_string()).unwrap_or_default()
+}
+
+/// The distinct speakers of `lists`, in first-seen order.
+pub fn union_speakers<'a>(lists: impl IntoIterator<Item = &'a [String]>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for list in lists {
+        for s in list {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+    }
+    out
+}
+
+/// A new L1 cluster memory (`meeting` `None`: across meetings), stamped `now_ms`.
+pub fn cluster_memory(
+    meeting: Option<String>,
+    content: String,
+    speakers: Vec<String>,
+    importance: f32,
+    now_ms: i64,
+) -> Memory {
+    Memory {
+        id: 0,
+        level: MemoryLevel::Semantic,
+        memory_type: MemoryType::Cluster,
+        meeting,
+        content,
+        speakers,
+        turn_start: None,
+        turn_end: None,
+        start_ms: None,
+        end_ms: None,
+        features: None,
+        importance,
+        access_count: 0,
+        last_access_ms: now_ms,
+        created_ms: now_ms,
+    }
 }
 
 /// Agglomerative clustering (average linkage on cosine) of unit vectors; groups of 2+
@@ -271,12 +314,12 @@ pub fn build(
         meeting,
         content_hash,
         segments,
+        cleaned,
         texts,
     } = plan;
     let info = meeting.info.clone();
     let turns = &meeting.turns;
     let n = segments.len();
-    let cleaned: Vec<String> = turns.iter().map(|t| text::clean(&t.text)).collect();
     let lead = lead_speaker(turns);
     let total_words: usize = cleaned
         .iter()
@@ -478,37 +521,14 @@ pub fn build(
             });
             let member_texts: Vec<&str> = group.iter().map(|&g| texts[g].as_str()).collect();
             let summary = summarize(&member_texts, &order, &background);
-            let mut speakers: Vec<String> = Vec::new();
-            for &g in &group {
-                for s in &memories[g].0.speakers {
-                    if !speakers.contains(s) {
-                        speakers.push(s.clone());
-                    }
-                }
-            }
+            let speakers = union_speakers(group.iter().map(|&g| memories[g].0.speakers.as_slice()));
             let importance = group
                 .iter()
                 .map(|&g| memories[g].0.importance)
                 .fold(0.0, f32::max);
             let l1 = memories.len();
             memories.push((
-                Memory {
-                    id: 0,
-                    level: MemoryLevel::Semantic,
-                    memory_type: MemoryType::Cluster,
-                    meeting: Some(info.id.clone()),
-                    content: summary,
-                    speakers,
-                    turn_start: None,
-                    turn_end: None,
-                    start_ms: None,
-                    end_ms: None,
-                    features: None,
-                    importance,
-                    access_count: 0,
-                    last_access_ms: now_ms,
-                    created_ms: now_ms,
-                },
+                cluster_memory(Some(info.id.clone()), summary, speakers, importance, now_ms),
                 None,
             ));
             for &g in &group {

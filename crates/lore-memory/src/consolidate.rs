@@ -16,9 +16,9 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use lore_core::{EdgeKind, Memory, MemoryLevel, MemoryType};
+use lore_core::{EdgeKind, Memory, MemoryLevel};
 
-use crate::build::{base_importance, summarize};
+use crate::build::{base_importance, cluster_memory, summarize, union_speakers};
 use crate::index::{normalize, MemoryIndex};
 
 /// Cosine of similar-edges that makes episodes of different meetings a recurring topic.
@@ -197,43 +197,23 @@ pub fn plan(index: &MemoryIndex, now_ms: i64, half_life_ms: i64) -> Consolidatio
             .iter()
             .map(|&x| mems[x as usize].content.as_str())
             .collect();
-        let mut speakers = Vec::new();
-        for &x in &members {
-            for s in &mems[x as usize].speakers {
-                if !speakers.contains(s) {
-                    speakers.push(s.clone());
-                }
-            }
-        }
+        let speakers = union_speakers(
+            members
+                .iter()
+                .map(|&x| mems[x as usize].speakers.as_slice()),
+        );
         let summary = summarize(&texts, &order, &HashMap::new());
         let imp = members
             .iter()
             .map(|&x| new_importance.get(&x).copied().unwrap_or(0.3))
             .sum::<f32>()
             / members.len() as f32;
-        out.promoted.push((
-            Memory {
-                id: 0,
-                level: MemoryLevel::Semantic,
-                memory_type: MemoryType::Cluster,
-                meeting: None,
-                content: format!(
-                    "Recurs in {}: {summary}",
-                    meetings.iter().copied().collect::<Vec<_>>().join(", ")
-                ),
-                speakers,
-                turn_start: None,
-                turn_end: None,
-                start_ms: None,
-                end_ms: None,
-                features: None,
-                importance: imp,
-                access_count: 0,
-                last_access_ms: now_ms,
-                created_ms: now_ms,
-            },
-            ids,
-        ));
+        let content = format!(
+            "Recurs in {}: {summary}",
+            meetings.iter().copied().collect::<Vec<_>>().join(", ")
+        );
+        out.promoted
+            .push((cluster_memory(None, content, speakers, imp, now_ms), ids));
     }
     out
 }
@@ -259,7 +239,7 @@ mod tests {
 mod clock_tests {
     use super::*;
     use crate::index::{IndexInput, MemoryIndex};
-    use lore_core::{CognitiveFeatures, MeetingInfo, MemoryEdge};
+    use lore_core::{CognitiveFeatures, MeetingInfo, MemoryEdge, MemoryType};
 
     fn episode(id: i64, meeting: &str, t: i64) -> (Memory, Option<Vec<f32>>) {
         (

@@ -364,19 +364,9 @@ pub struct MeetingInput {
 }
 
 impl MeetingInput {
-    /// The validated meeting.
-    ///
-    /// # Errors
-    /// As [`validate`].
-    pub fn into_meeting(self) -> Result<Meeting, TranscriptError> {
-        let id = match self.id {
-            Some(id) => id,
-            None => {
-                let body = serde_json::to_vec(&self.turns).unwrap_or_default();
-                format!("m-{}", &crate::content_hash(&body)[..16])
-            }
-        };
-        validate(Meeting {
+    /// The meeting as given, with id `id`, not yet validated.
+    fn unvalidated(self, id: String) -> Meeting {
+        Meeting {
             info: MeetingInfo {
                 id,
                 title: self.title.unwrap_or_default(),
@@ -386,7 +376,22 @@ impl MeetingInput {
                 domain: self.domain,
             },
             turns: self.turns,
-        })
+        }
+    }
+
+    /// The validated meeting.
+    ///
+    /// # Errors
+    /// As [`validate`].
+    pub fn into_meeting(self) -> Result<Meeting, TranscriptError> {
+        let id = match &self.id {
+            Some(id) => id.clone(),
+            None => {
+                let body = serde_json::to_vec(&self.turns).unwrap_or_default();
+                format!("m-{}", &crate::content_hash(&body)[..16])
+            }
+        };
+        validate(self.unvalidated(id))
     }
 }
 
@@ -394,17 +399,7 @@ fn parse_meeting_json(text: &str) -> Result<Meeting, TranscriptError> {
     let input: MeetingInput =
         serde_json::from_str(text).map_err(|e| TranscriptError::Malformed(e.to_string()))?;
     let id = input.id.clone().unwrap_or_default();
-    let mut m = Meeting {
-        info: MeetingInfo {
-            id,
-            title: input.title.unwrap_or_default(),
-            date: input.date,
-            participants: input.participants,
-            series: input.series,
-            domain: input.domain,
-        },
-        turns: input.turns,
-    };
+    let mut m = input.unvalidated(id);
     m.turns
         .retain(|t| !t.text.trim().is_empty() || !t.speaker.is_empty());
     Ok(m)
@@ -636,6 +631,22 @@ mod tests {
     #[test]
     fn bad_inputs_are_named() {
         assert_eq!(parse("a.txt", b"", &hints()), Err(TranscriptError::Empty));
+        // 100,000 levels of nesting: serde_json's recursion limit (128) refuses it, no
+        // stack overflow. (No transcript format is compressed: nothing to decompress.)
+        let deep = format!(
+            "{{\"turns\": {}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(matches!(
+            parse("deep.json", deep.as_bytes(), &hints()),
+            Err(TranscriptError::Malformed(_))
+        ));
+        let deep = format!("{{\"meeting_transcripts\": {}", "{\"a\":".repeat(100_000));
+        assert!(matches!(
+            parse("deep.json", deep.as_bytes(), &hints()),
+            Err(TranscriptError::Malformed(_))
+        ));
         assert!(matches!(
             parse("a.txt", b"no speaker here\nAlice: hi", &hints()),
             Err(TranscriptError::NoSpeaker { turn: 1, .. })
