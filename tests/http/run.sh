@@ -61,6 +61,7 @@ curl -sf -X POST "$url/v1/collections/kb/documents?wait_ms=60000" -H "$auth" \
 # node_modules beside the script (ignored by git).
 ln -sfn "$node_dir/node_modules" "$here/node_modules"
 node "$here/ui_test.mjs" "$url" "$docs/rust-book-ch08-03-hash-maps.md" "$artifacts/web-ui.png" "$key"
+node "$here/meetings_ui_test.mjs" "$url" "$root/../shared/data/meetings/ES2004a.json" "$artifacts/web-ui-meetings.png" "$key"
 
 # Fuzz every operation from the spec; any 5xx fails the run.
 (cd "$data" && "$venv/bin/schemathesis" run "$url/openapi.json" --checks not_a_server_error -H "$auth" \

@@ -24,7 +24,7 @@ pub enum IndexError {
     #[error("collection `{0}` not found")]
     CollectionNotFound(String),
     /// A collection name with characters lore does not allow.
-    #[error("invalid collection name `{0}`: use 1-64 ASCII letters, digits, `-`, `_` or `.`, not starting with `.` or `-`, and not `lore` (reserved)")]
+    #[error("invalid collection name `{0}`: use 1-64 ASCII letters, digits, `-`, `_` or `.`, not starting with `.` or `-`, and not `lore` or `memory` (reserved)")]
     InvalidCollectionName(String),
     /// The collection was built with another embedding model or dimension.
     #[error("collection `{name}` holds {have} embeddings; this run uses {want}: re-embed the collection or pick the same model")]

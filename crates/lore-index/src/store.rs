@@ -86,9 +86,10 @@ pub struct Store {
     _lock: File,
 }
 
-/// Names a new collection may not take: `lore` is the model id that chat completions map
-/// to the default collection, so a collection of that name could never be reached by it.
-pub const RESERVED_COLLECTION_NAMES: &[&str] = &["lore"];
+/// Names a new collection may not take: they are model ids of chat completions (`lore`,
+/// the default collection; `memory`, the meeting memory), so a collection of that name
+/// could never be reached by one.
+pub const RESERVED_COLLECTION_NAMES: &[&str] = &["lore", "memory"];
 
 /// A name for a new collection: [`validate_name`]'s characters, not starting with `-` (it
 /// would read as an option on lore's command line) and not reserved

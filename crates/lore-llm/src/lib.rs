@@ -84,6 +84,11 @@ pub struct GenerateRequest {
     pub stop: Vec<String>,
     /// Generation stops at the next token once this is set (the caller has gone).
     pub cancel: lore_core::Cancel,
+    /// A JSON schema the output must match (OpenAI's `response_format` of type
+    /// `json_schema`, which vLLM, llama.cpp's server and OpenAI enforce by constrained
+    /// decoding). `None`: free text. The embedded and extractive generators ignore it;
+    /// callers validate the output either way.
+    pub json_schema: Option<serde_json::Value>,
 }
 
 /// Token counts of one call, as reported by the model (or counted locally where the server

@@ -34,6 +34,9 @@ pub struct Plan {
     /// Each segment's memory text (`Speaker: text` lines, markup removed): what is
     /// embedded and indexed.
     pub texts: Vec<String>,
+    /// Types given by a classifier other than the rules (an LLM), by segment; `None` or a
+    /// missing entry: the rules decide ([`features::classify`]).
+    pub labels: Vec<Option<MemoryType>>,
 }
 
 /// Segments a meeting.
@@ -69,6 +72,7 @@ pub fn plan(meeting: Meeting, cfg: &SegmentConfig) -> Plan {
         segments,
         cleaned,
         texts,
+        labels: Vec::new(),
     }
 }
 
@@ -123,6 +127,27 @@ pub struct MeetingBuild {
     pub concepts: Vec<NewConcept>,
     /// Edges.
     pub edges: Vec<NewEdge>,
+}
+
+impl MeetingBuild {
+    /// The meeting's L1 clusters: each as its position in `memories` and its members'
+    /// positions (L2, in spoken order), from the member-of edges.
+    pub fn clusters(&self) -> Vec<(usize, Vec<usize>)> {
+        let mut out: Vec<(usize, Vec<usize>)> = Vec::new();
+        for e in &self.edges {
+            if let (EdgeKind::MemberOf, NodeRef::New(m), NodeRef::New(c)) = (e.kind, &e.src, &e.dst)
+            {
+                match out.iter_mut().find(|(x, _)| x == c) {
+                    Some((_, members)) => members.push(*m),
+                    None => out.push((*c, vec![*m])),
+                }
+            }
+        }
+        for (_, members) in &mut out {
+            members.sort_unstable();
+        }
+        out
+    }
 }
 
 /// Importance at creation, in [0, 1]: `0.2 + 0.3·t + 0.2·causal + 0.15·urgency +
@@ -316,6 +341,7 @@ pub fn build(
         segments,
         cleaned,
         texts,
+        labels,
     } = plan;
     let info = meeting.info.clone();
     let turns = &meeting.turns;
@@ -365,7 +391,11 @@ pub fn build(
         for (_, t) in &pairs {
             earlier.extend(text::terms(t));
         }
-        let kind = features::classify(&pairs);
+        let kind = labels
+            .get(i)
+            .copied()
+            .flatten()
+            .unwrap_or_else(|| features::classify(&pairs));
         let mut speakers: Vec<String> = Vec::new();
         let mut by_words: HashMap<&str, usize> = HashMap::new();
         for (s, t) in &pairs {
@@ -598,6 +628,68 @@ mod tests {
         // The middle vector alone joins neither at 0.9 (average linkage ≈ 0.87).
         let got = cluster(&[&a, &b, &e], 0.9);
         assert_eq!(got, vec![vec![0, 1]]);
+    }
+
+    #[test]
+    fn labels_override_the_rules_and_clusters_list_their_members() {
+        use lore_core::memory::{Meeting, MeetingInfo, Turn};
+        let turns: Vec<Turn> = (0..40)
+            .map(|i| Turn {
+                speaker: ["Ana", "Ben"][i % 2].to_string(),
+                text: if i < 20 {
+                    format!("The battery point {i}: we decided the kinetic battery is what we use.")
+                } else {
+                    format!("The case colour point {i}: maybe a yellow rubber case for the remote.")
+                },
+                start_ms: None,
+                end_ms: None,
+            })
+            .collect();
+        let meeting = Meeting {
+            info: MeetingInfo {
+                id: "m".into(),
+                title: "m".into(),
+                date: None,
+                participants: vec!["Ana".into(), "Ben".into()],
+                series: None,
+                domain: None,
+            },
+            turns,
+        };
+        let mut p = plan(meeting, &SegmentConfig::default());
+        let n = p.segments.len();
+        assert!(n >= 2, "{n} segments");
+        // Two topics, two directions: members of one cluster share a vector.
+        let vectors: Vec<Vec<f32>> = p
+            .segments
+            .iter()
+            .map(|s| {
+                if s.start < 20 {
+                    vec![1.0, 0.0]
+                } else {
+                    vec![0.0, 1.0]
+                }
+            })
+            .collect();
+        let ruled = build(p.clone(), vectors.clone(), &MemoryIndex::default(), 0);
+        assert_eq!(ruled.memories[0].0.memory_type, MemoryType::Decision);
+        p.labels = vec![Some(MemoryType::Risk)];
+        let labelled = build(p, vectors, &MemoryIndex::default(), 0);
+        assert_eq!(labelled.memories[0].0.memory_type, MemoryType::Risk);
+        // Unlabelled segments keep the rules' type.
+        for i in 1..n {
+            assert_eq!(
+                labelled.memories[i].0.memory_type,
+                ruled.memories[i].0.memory_type
+            );
+        }
+        let clusters = labelled.clusters();
+        let members: usize = clusters.iter().map(|(_, m)| m.len()).sum();
+        assert_eq!(members, n, "{clusters:?}");
+        for (c, m) in &clusters {
+            assert_eq!(labelled.memories[*c].0.level, MemoryLevel::Semantic);
+            assert!(m.windows(2).all(|w| w[0] < w[1]) && m.iter().all(|&x| x < n));
+        }
     }
 
     #[test]

@@ -512,7 +512,7 @@ impl MemoryIndex {
             for a in &activated {
                 active.insert(a.node, a.strength);
             }
-            bridge_list = bridges::discover(self, q, &active, &vis, MAX_BRIDGES);
+            bridge_list = bridges::discover(self, q, &active, &seeds, &vis, MAX_BRIDGES);
         }
         let bridges_ms = ms(t2);
 

@@ -452,6 +452,7 @@ impl Engine {
             temperature: llm.temperature,
             stop: template.stop.clone(),
             cancel: req.cancel.clone(),
+            json_schema: None,
         };
         let generated = self.generate_stage(
             generator.as_ref(),

@@ -20,6 +20,7 @@ pub mod guard;
 pub mod ingest;
 pub mod llm_config;
 pub mod memory;
+pub mod memory_llm;
 pub mod prompt;
 pub mod search;
 

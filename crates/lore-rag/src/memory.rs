@@ -16,7 +16,8 @@ use lore_memory::{
 };
 use serde::Serialize;
 
-use crate::{Engine, EngineError};
+use crate::memory_llm::MemoryLlm;
+use crate::{Engine, EngineError, GeneratorKind};
 
 /// Memory settings (`[memory]`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -30,6 +31,43 @@ pub struct MemoryConfig {
     pub consolidate_every: Duration,
     /// Query results cached (entries; 0 = no cache).
     pub cache_entries: u64,
+    /// Which LLM types episodic memories and summarises clusters at ingest
+    /// ([`crate::memory_llm`]): `auto` (the OpenAI-compatible server when `[llm] generator
+    /// = "openai"`, else none), `none` (rules and extractive summaries), `openai` or
+    /// `embedded`.
+    pub llm: MemoryLlmChoice,
+}
+
+/// `[memory] llm`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryLlmChoice {
+    /// The OpenAI-compatible server when it is the default generator, else none: the
+    /// embedded models (135M-270M parameters) label too poorly to be on by default.
+    #[default]
+    Auto,
+    /// Rules and extractive summaries only.
+    None,
+    /// The `[llm.openai]` server.
+    #[serde(rename = "openai")]
+    OpenAi,
+    /// The embedded GGUF model (no constrained decoding: its output is validated and
+    /// falls back to the rules when unusable).
+    Embedded,
+}
+
+impl MemoryLlmChoice {
+    /// The generator to use, given the default answer generator.
+    pub fn resolve(self, default: GeneratorKind) -> Option<GeneratorKind> {
+        match self {
+            MemoryLlmChoice::Auto => {
+                (default == GeneratorKind::OpenAi).then_some(GeneratorKind::OpenAi)
+            }
+            MemoryLlmChoice::None => None,
+            MemoryLlmChoice::OpenAi => Some(GeneratorKind::OpenAi),
+            MemoryLlmChoice::Embedded => Some(GeneratorKind::Embedded),
+        }
+    }
 }
 
 impl Default for MemoryConfig {
@@ -38,6 +76,7 @@ impl Default for MemoryConfig {
             half_life: Duration::from_secs(30 * 24 * 3600),
             consolidate_every: Duration::from_secs(3600),
             cache_entries: 10_000,
+            llm: MemoryLlmChoice::Auto,
         }
     }
 }
@@ -71,6 +110,10 @@ pub struct MeetingIngest {
     pub edges: usize,
     /// Wall time, ms.
     pub elapsed_ms: f64,
+    /// What the LLM typed and summarised (absent without one: rules and extractive
+    /// summaries throughout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<crate::memory_llm::MemoryLlmUse>,
 }
 
 /// Memory counts (metrics, `/health/detailed`, `lore memory stats`).
@@ -252,7 +295,7 @@ impl Engine {
         let start = Instant::now();
         let svc = &self.memory;
         let _guard = svc.write.lock().unwrap_or_else(PoisonError::into_inner);
-        let plan = build::plan(meeting, &svc.segments);
+        let mut plan = build::plan(meeting, &svc.segments);
         let id = plan.meeting.info.id.clone();
         let turns = plan.meeting.turns.len();
         let stored = svc.store.meeting_hash(&id)?;
@@ -265,13 +308,19 @@ impl Engine {
                 memories: 0,
                 edges: 0,
                 elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
+                llm: None,
             });
         }
         let vectors = self.embed_memory_texts(&plan.texts)?;
+        let llm = self.memory_llm()?;
+        let mut used = llm.as_ref().map(|l| l.label(&mut plan));
         let episodic = plan.segments.len();
         let index = svc.index();
         let now = lore_index::now_ms();
-        let built = build::build(plan, vectors, &index, now);
+        let mut built = build::build(plan, vectors, &index, now);
+        if let (Some(l), Some(u)) = (&llm, used.as_mut()) {
+            l.summarize_clusters(&mut built, u);
+        }
         let written = svc.store.replace_meeting(&built, now)?;
         svc.reload()?;
         svc.invalidate(Some(&id));
@@ -287,7 +336,20 @@ impl Engine {
             memories: written.memories,
             edges: written.edges,
             elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
+            llm: used,
         })
+    }
+
+    /// The LLM that types and summarises at ingest (`[memory] llm`), if any.
+    ///
+    /// # Errors
+    /// [`EngineError::Llm`]: the chosen generator cannot be loaded (missing GGUF, bad
+    /// endpoint settings); the ingest stops before anything is stored.
+    fn memory_llm(&self) -> Result<Option<MemoryLlm>, EngineError> {
+        match self.memory.config.llm.resolve(self.config.llm.generator) {
+            Some(kind) => Ok(Some(MemoryLlm::new(self.generator(kind)?))),
+            None => Ok(None),
+        }
     }
 
     /// Embeds memory texts through the embedding cache: a segment already embedded (a

@@ -1,29 +1,8 @@
-// lore web UI: plain JavaScript against the REST API (no framework, no CDN).
+// lore web UI, documents page (common.js holds the shared helpers).
 "use strict";
-const $ = (id) => document.getElementById(id);
 const state = { collection: null };
 
-// The API key lives in this browser's localStorage only (never in a cookie).
-function authHeaders(extra = {}) {
-  const key = localStorage.getItem("lore-api-key");
-  return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
-}
-
-$("api-key").value = localStorage.getItem("lore-api-key") || "";
-$("api-key").addEventListener("change", (e) => {
-  const key = e.target.value.trim();
-  if (key) localStorage.setItem("lore-api-key", key); else localStorage.removeItem("lore-api-key");
-  loadCollections().catch((err) => { $("coll-status").textContent = err.message; });
-});
-
-async function api(path, options = {}) {
-  const res = await fetch(path, { ...options, headers: authHeaders(options.headers || {}) });
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok && res.status !== 202) {
-    throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
-  }
-  return body;
-}
+keyField(() => loadCollections().catch((err) => { $("coll-status").textContent = err.message; }));
 
 async function loadCollections(select) {
   const { collections } = await api("/v1/collections");
@@ -161,32 +140,9 @@ $("ask-form").addEventListener("submit", async (e) => {
   $("ask").disabled = true;
   const domain = $("domain").value.trim();
   try {
-    const res = await fetch("/v1/answer", {
-      method: "POST", headers: authHeaders({ "Content-Type": "application/json" }),
-      body: JSON.stringify({ query: q, collection: state.collection, stream: true, filters: domain ? [`domain=${domain}`] : [] }),
-    });
-    if (!res.ok) {
-      const body = await res.json().catch(() => ({}));
-      throw new Error(body.error ? body.error.message : `HTTP ${res.status}`);
-    }
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let buf = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += decoder.decode(value, { stream: true });
-      let i;
-      while ((i = buf.indexOf("\n\n")) >= 0) {
-        const block = buf.slice(0, i); buf = buf.slice(i + 2);
-        let name = "message"; const data = [];
-        for (const line of block.split("\n")) {
-          if (line.startsWith("event:")) name = line.slice(6).trim();
-          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-        }
-        if (data.length) handleEvent(name, JSON.parse(data.join("\n")));
-      }
-    }
+    await streamEvents("/v1/answer",
+      { query: q, collection: state.collection, stream: true, filters: domain ? [`domain=${domain}`] : [] },
+      handleEvent);
   } catch (err) {
     $("meta").textContent = err.message;
   } finally {

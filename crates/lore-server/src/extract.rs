@@ -54,3 +54,13 @@ pub fn too_large() -> ApiError {
         "request body is over the server's limit (server.max_body_bytes)",
     )
 }
+
+/// A multipart body that could not be read: 413 over the body limit, else
+/// `invalid_multipart` with the parser's reason.
+pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        ApiError::new(ErrorCode::InvalidMultipart, e.body_text())
+    }
+}

@@ -116,6 +116,12 @@ pub fn routes() -> routing::Routes {
             memory::ingest,
         )
         .add(
+            post.clone(),
+            "/v1/memory/transcripts",
+            Allow::WRITER,
+            memory::upload,
+        )
+        .add(
             get.clone(),
             "/v1/memory/meetings",
             Allow::READER,
@@ -224,6 +230,7 @@ pub fn routes() -> routing::Routes {
         )
         .add(get.clone(), "/docs", Allow::Public, ui::docs)
         .add(get.clone(), "/", Allow::Public, ui::index)
+        .add(get.clone(), "/meetings", Allow::Public, ui::meetings)
         .add(get, "/assets/{file}", Allow::Public, ui::asset)
 }
 

@@ -19,7 +19,7 @@ use crate::routes::{admin, cache, collections, documents, health, memory, openai
         documents::upload, documents::list, documents::get, documents::delete, documents::job,
         documents::jobs,
         query::search, query::answer,
-        memory::ingest, memory::list, memory::delete, memory::query, memory::consolidate,
+        memory::ingest, memory::upload, memory::list, memory::delete, memory::query, memory::consolidate,
         memory::stats,
         cache::stats, cache::clear, cache::clear_collection, cache::clear_document,
         cache::clear_key, cache::warm,
@@ -146,7 +146,7 @@ mod tests {
                 in_spec.insert((m.to_string(), path.clone()));
             }
         }
-        let undocumented = ["/", "/docs", "/openapi.json", "/assets/{file}"];
+        let undocumented = ["/", "/meetings", "/docs", "/openapi.json", "/assets/{file}"];
         for d in table.declared() {
             if undocumented.contains(&d.path) {
                 assert_eq!(d.allow, crate::routing::Allow::Public, "{}", d.path);

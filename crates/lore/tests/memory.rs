@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use common::http::{assert_error, client_with_key, json_of, post_json};
 use common::{json, key, lore, run, Server};
+use reqwest::blocking::multipart;
 use serde_json::{json, Value};
 
 fn meetings_dir() -> PathBuf {
@@ -490,4 +491,145 @@ fn memory_over_http_honours_roles_domains_and_the_cache() {
         metrics.contains("lore_memory_memories{level=\"L2\"}"),
         "{metrics}"
     );
+}
+
+fn upload(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    file: Option<(&str, Vec<u8>)>,
+    fields: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut form = multipart::Form::new();
+    if let Some((name, bytes)) = file {
+        form = form.part(
+            "file",
+            multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+    }
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    json_of(client.post(url).multipart(form).send().unwrap())
+}
+
+#[test]
+fn transcript_files_upload_over_http_as_the_cli_ingests_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let server = Server::start(data, &[]);
+    let admin = server.client();
+    let product_writer = client_with_key(&key(data, &["--role", "writer", "--domains", "product"]));
+    let url = server.at("/v1/memory/transcripts");
+    let es2004a = std::fs::read(qmsum("ES2004a")).unwrap();
+
+    // A real QMSum file: the id from the file name, the series from the id, form fields
+    // over the file's metadata.
+    let (s, v) = upload(
+        &product_writer,
+        &url,
+        Some(("ES2004a.json", es2004a.clone())),
+        &[("domain", "product"), ("date", "2026-11-02")],
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["id"], "ES2004a");
+    assert!(v["episodic"].as_u64().unwrap() > 10, "{v}");
+    let (s, v) = upload(
+        &product_writer,
+        &url,
+        Some(("ES2004a.json", es2004a.clone())),
+        &[("domain", "product"), ("date", "2026-11-02")],
+    );
+    assert_eq!((s, v["status"].as_str()), (200, Some("unchanged")), "{v}");
+    let (_, listed) = json_of(admin.get(server.at("/v1/memory/meetings")).send().unwrap());
+    let m = &listed["meetings"][0];
+    assert_eq!(
+        (
+            m["series"].as_str(),
+            m["date"].as_str(),
+            m["domain"].as_str()
+        ),
+        (Some("ES2004"), Some("2026-11-02"), Some("product")),
+        "{listed}"
+    );
+
+    // WebVTT with timestamps, id given by the form.
+    let vtt = "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Alice>The battery tests fail.\n\n\
+               00:00:05.000 --> 00:00:09.000\n<v Bob>So we decided to ship on Friday.\n";
+    let (s, v) = upload(
+        &admin,
+        &url,
+        Some(("standup.vtt", vtt.as_bytes().to_vec())),
+        &[("id", "standup-1"), ("series", "standups")],
+    );
+    assert_eq!(s, 201, "{v}");
+    let (_, r) = post_json(
+        &admin,
+        &server.at("/v1/memory/query"),
+        json!({"query": "when do we ship?", "filters": {"meeting": "standup-1"}}),
+    );
+    assert_eq!(r["direct_results"]["L2"][0]["start_ms"], 1000, "{r}");
+
+    // Refused, with a code, and nothing stored changes.
+    let (s, v) = upload(
+        &product_writer,
+        &url,
+        Some(("ES2004b.json", std::fs::read(qmsum("ES2004b")).unwrap())),
+        &[("domain", "research")],
+    );
+    assert_error(s, &v, 403, "domain_forbidden");
+    // A reader may not write: refused before the body is read (sent whole here, with a
+    // length, so the early answer cannot cut the upload off mid-write).
+    let reader = client_with_key(&key(data, &["--role", "reader"]));
+    let body = format!(
+        "--b\r\ncontent-disposition: form-data; name=\"file\"; filename=\"s.vtt\"\r\n\r\n{vtt}\r\n--b--\r\n"
+    );
+    let (s, v) = json_of(
+        reader
+            .post(&url)
+            .header("content-type", "multipart/form-data; boundary=b")
+            .body(body)
+            .send()
+            .unwrap(),
+    );
+    assert_error(s, &v, 403, "insufficient_role");
+    let (s, v) = upload(&admin, &url, None, &[("series", "x")]);
+    assert_error(s, &v, 400, "invalid_multipart");
+    let (s, v) = upload(
+        &admin,
+        &url,
+        Some(("a.vtt", vtt.as_bytes().to_vec())),
+        &[("speaker", "x")],
+    );
+    assert_error(s, &v, 400, "invalid_multipart");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("speaker"),
+        "{v}"
+    );
+    let (s, v) = upload(
+        &admin,
+        &url,
+        Some(("slides.pptx", b"PK\x03\x04\0\0binary".to_vec())),
+        &[],
+    );
+    assert_error(s, &v, 400, "invalid_transcript");
+    let (s, v) = upload(&admin, &url, Some(("empty.txt", b"   \n".to_vec())), &[]);
+    assert_error(s, &v, 400, "invalid_transcript");
+    let (s, v) = upload(
+        &admin,
+        &url,
+        Some(("x.vtt", vtt.as_bytes().to_vec())),
+        &[("date", "last tuesday")],
+    );
+    assert_error(s, &v, 400, "invalid_transcript");
+    let (_, stats) = json_of(admin.get(server.at("/v1/memory/stats")).send().unwrap());
+    assert_eq!(stats["meetings"], 2, "{stats}");
+    let (s, v) = json_of(
+        admin
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .unwrap(),
+    );
+    assert_error(s, &v, 415, "unsupported_media_type");
 }

@@ -388,3 +388,117 @@ fn fallback_provider_answers_when_the_primary_fails() {
         "{v}"
     );
 }
+
+// ---- meeting memory: types and summaries from the LLM ---------------------------------------
+
+/// The first `n` turns of a real QMSum meeting as lore's meeting JSON, written under `dir`.
+fn meeting_head(dir: &Path, n: usize) -> PathBuf {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/meetings/ES2004a.json");
+    let qmsum: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    let turns: Vec<Value> = qmsum["meeting_transcripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(n)
+        .map(|t| serde_json::json!({"speaker": t["speaker"], "text": t["content"]}))
+        .collect();
+    let path = dir.join("ES2004a-head.json");
+    std::fs::write(
+        &path,
+        serde_json::json!({"id": "ES2004a-head", "series": "ES2004", "turns": turns}).to_string(),
+    )
+    .unwrap();
+    path
+}
+
+fn memory_ingest(data: &Path, transcript: &Path, config: &Path) -> Value {
+    let out = run(lore(data)
+        .args(["--json", "memory", "ingest"])
+        .arg(transcript)
+        .arg("--config")
+        .arg(config));
+    let v: Value = serde_json::from_str(&stdout_ok(&out)).expect("JSON report");
+    v["meetings"][0]["result"].clone()
+}
+
+fn l1_summaries(data: &Path, config: &Path) -> Vec<String> {
+    let out = run(lore(data)
+        .args(["--json", "memory", "query", "what did the team discuss?"])
+        .args([
+            "--limit",
+            "50",
+            "--no-activation",
+            "--no-bridges",
+            "--config",
+        ])
+        .arg(config));
+    let v: Value = serde_json::from_str(&stdout_ok(&out)).expect("JSON response");
+    v["direct_results"]["L1"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn meeting_memory_is_typed_and_summarised_by_a_real_server() {
+    let (_server, url) = llama_server();
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = meeting_head(dir.path(), 60);
+    // `[memory] llm = "auto"` uses the OpenAI-compatible server the answers use.
+    let cfg = config(
+        dir.path(),
+        &url,
+        &format!("read_timeout_ms = 60000\ncontext_window = {SERVER_CONTEXT}"),
+        false,
+    );
+    let mut toml = std::fs::read_to_string(&cfg).unwrap();
+    toml.push_str("[memory]\nllm = 'auto'\n");
+    std::fs::write(&cfg, &toml).unwrap();
+    let data = dir.path().join("llm");
+    let r = memory_ingest(&data, &transcript, &cfg);
+    assert_eq!(r["status"], "added", "{r}");
+    let llm = &r["llm"];
+    assert_eq!(llm["model"], "smollm2", "{r}");
+    // Constrained decoding: every batch parses, every segment is typed by the model.
+    assert_eq!(llm["typed"], r["episodic"], "{r}");
+
+    // The same meeting without an LLM: extractive summaries. Each cluster got one call;
+    // a summary the 135M model loops in or echoes the prompt in is refused and the
+    // extractive one stays, so calls that failed plus summaries written = clusters.
+    let plain = dir.path().join("lore-none.toml");
+    std::fs::write(&plain, toml.replace("llm = 'auto'", "llm = 'none'")).unwrap();
+    let rules = dir.path().join("rules");
+    let r = memory_ingest(&rules, &transcript, &plain);
+    assert!(r.get("llm").is_none(), "{r}");
+    let (with_llm, extractive) = (l1_summaries(&data, &cfg), l1_summaries(&rules, &plain));
+    assert!(!with_llm.is_empty() && with_llm.len() == extractive.len());
+    let written = llm["summarized"].as_u64().unwrap() as usize;
+    assert_eq!(
+        written + llm["failed_calls"].as_u64().unwrap() as usize,
+        with_llm.len(),
+        "{llm}"
+    );
+    let replaced = with_llm.iter().filter(|s| !extractive.contains(s)).count();
+    assert_eq!(replaced, written, "{with_llm:?} vs {extractive:?}");
+}
+
+#[test]
+fn meeting_memory_falls_back_to_rules_when_the_llm_is_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = meeting_head(dir.path(), 60);
+    // Nothing listens on this port: every call is refused.
+    let url = format!("http://127.0.0.1:{}/v1", common::free_port());
+    let cfg = config(dir.path(), &url, "max_retries = 0", false);
+    let mut toml = std::fs::read_to_string(&cfg).unwrap();
+    toml.push_str("[memory]\nllm = 'openai'\n");
+    std::fs::write(&cfg, &toml).unwrap();
+    let r = memory_ingest(&dir.path().join("d"), &transcript, &cfg);
+    assert_eq!(r["status"], "added", "the meeting is stored anyway: {r}");
+    assert_eq!(r["llm"]["typed"], 0, "{r}");
+    assert_eq!(r["llm"]["summarized"], 0, "{r}");
+    // One failed call for the types and one for the summaries: the rest skip the LLM.
+    assert_eq!(r["llm"]["failed_calls"], 2, "{r}");
+}

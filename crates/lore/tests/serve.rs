@@ -548,6 +548,9 @@ fn openapi_docs_ui_and_embeddings_are_served() {
         ("/", "drop"),
         ("/docs", "openapi.json"),
         ("/assets/app.js", "/v1/answer"),
+        ("/meetings", "meetings.js"),
+        ("/assets/common.js", "localStorage"),
+        ("/assets/meetings.js", "/v1/memory/query"),
     ] {
         let r = c.get(server.at(path)).send().unwrap();
         assert_eq!(r.status(), 200, "{path}");
@@ -571,4 +574,11 @@ fn openapi_docs_ui_and_embeddings_are_served() {
     let (s, v) = json_of(c.get(server.at("/v1/models")).send().unwrap());
     assert_eq!(s, 200);
     assert_eq!(v["data"][0]["id"], "lore");
+    let ids: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"memory"), "{ids:?}");
 }

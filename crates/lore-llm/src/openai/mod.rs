@@ -124,6 +124,12 @@ impl Endpoint {
         if self.config.stream {
             body["stream_options"] = json!({"include_usage": true});
         }
+        if let Some(schema) = &request.json_schema {
+            body["response_format"] = json!({
+                "type": "json_schema",
+                "json_schema": {"name": "output", "strict": true, "schema": schema},
+            });
+        }
         if !request.stop.is_empty() {
             // The API takes up to 4; lore also cuts locally, for servers that ignore them.
             body["stop"] = json!(request.stop.iter().take(4).collect::<Vec<_>>());

@@ -8,7 +8,6 @@ use crate::auth::Principal;
 use crate::codes::ErrorCode;
 use std::time::Duration;
 
-use axum::extract::multipart::MultipartError;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -17,7 +16,7 @@ use lore_index::DocumentInfo;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::extract::too_large;
+use crate::extract::multipart_error;
 use crate::jobs::{Job, JobState, Upload};
 use crate::routes::collections::Deleted;
 use crate::state::{blocking, AppState};
@@ -239,14 +238,6 @@ pub async fn upload(
         StatusCode::ACCEPTED
     };
     Ok((status, Json(job)))
-}
-
-fn multipart_error(e: MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large()
-    } else {
-        ApiError::new(ErrorCode::InvalidMultipart, e.body_text())
-    }
 }
 
 /// A file name becomes the document's source: one plain name, no path.

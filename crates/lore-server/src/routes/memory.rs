@@ -4,17 +4,18 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use lore_memory::{MeetingInput, MemoryQuery, MemoryQueryResponse, TranscriptError};
+use lore_core::memory::Meeting;
+use lore_memory::{MeetingHints, MeetingInput, MemoryQuery, MemoryQueryResponse, TranscriptError};
 use lore_rag::{ConsolidationReport, MeetingIngest, MeetingStatus, MemoryStats};
 use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::codes::ErrorCode;
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{multipart_error, ApiJson};
 use crate::state::{blocking, AppState};
 
 /// A stored meeting as listed.
@@ -52,6 +53,102 @@ pub async fn ingest(
     ApiJson(body): ApiJson<MeetingInput>,
 ) -> Result<(StatusCode, Json<MeetingIngest>), ApiError> {
     let meeting = body.into_meeting().map_err(transcript_error)?;
+    store(state, principal, meeting).await
+}
+
+/// The multipart form of a transcript upload (for the OpenAPI spec; parsed by hand).
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TranscriptForm {
+    /// One transcript file: QMSum JSON, lore's meeting JSON, WebVTT (`.vtt`), SubRip
+    /// (`.srt`) or `Speaker: text` lines; the format comes from the extension, else the
+    /// content.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// Meeting id (default: the file name without extension).
+    pub id: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Date, `YYYY-MM-DD`.
+    pub date: Option<String>,
+    /// Series or project (default: from the id, `ES2004a` → `ES2004`).
+    pub series: Option<String>,
+    /// Domain (access restrictions apply to it).
+    pub domain: Option<String>,
+}
+
+/// Upload one transcript file (multipart), as `lore memory ingest FILE` does: the same
+/// formats, limits and replace-or-no-op rules as `POST /v1/memory/meetings`. Form fields
+/// override the metadata the file carries.
+#[utoipa::path(post, path = "/v1/memory/transcripts", tag = "memory",
+    request_body(content = TranscriptForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Added", body = MeetingIngest),
+        (status = 200, description = "Replaced, or unchanged", body = MeetingIngest),
+        (status = 400, description = "No file, two files, unknown field, unknown format, empty transcript, a turn without speaker, bad metadata", body = crate::error::ErrorBody),
+        (status = 403, description = "The key may not write meetings of this domain", body = crate::error::ErrorBody),
+        (status = 413, description = "Body, turn count or a turn over the limit", body = crate::error::ErrorBody),
+        (status = 415, description = "Not multipart/form-data", body = crate::error::ErrorBody),
+    ))]
+pub async fn upload(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(StatusCode, Json<MeetingIngest>), ApiError> {
+    let mut multipart =
+        multipart.map_err(|e| ApiError::new(ErrorCode::UnsupportedMediaType, e.body_text()))?;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut hints = MeetingHints::default();
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if let Some(file_name) = field.file_name().map(str::to_string) {
+            if file.is_some() {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidMultipart,
+                    "one transcript file per request",
+                ));
+            }
+            let bytes = field.bytes().await.map_err(multipart_error)?;
+            file = Some((file_name, bytes.to_vec()));
+            continue;
+        }
+        let value = field.text().await.map_err(multipart_error)?;
+        let value = Some(value.trim().to_string()).filter(|v| !v.is_empty());
+        let slot = match name.as_str() {
+            "id" => &mut hints.id,
+            "title" => &mut hints.title,
+            "date" => &mut hints.date,
+            "series" => &mut hints.series,
+            "domain" => &mut hints.domain,
+            other => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidMultipart,
+                    format!(
+                        "unknown form field `{other}`: expected file, id, title, date, series or domain"
+                    ),
+                ))
+            }
+        };
+        *slot = value;
+    }
+    let Some((file_name, bytes)) = file else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidMultipart,
+            "no transcript: send it as the form field `file` with a file name",
+        ));
+    };
+    let meeting =
+        lore_memory::transcript::parse(&file_name, &bytes, &hints).map_err(transcript_error)?;
+    store(state, principal, meeting).await
+}
+
+/// Stores a parsed meeting for `principal`: its domain must be one the key may write, and
+/// so must the domain of the meeting it replaces.
+async fn store(
+    state: AppState,
+    principal: Arc<Principal>,
+    meeting: Meeting,
+) -> Result<(StatusCode, Json<MeetingIngest>), ApiError> {
     if !principal
         .access
         .allows_domain(meeting.info.domain.as_deref())

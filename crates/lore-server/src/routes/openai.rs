@@ -477,7 +477,8 @@ pub struct ModelList {
     pub data: Vec<Model>,
 }
 
-/// Models: `lore` (default collection), every collection, and the embedding model.
+/// Models: `lore` (default collection), every collection the key may read, `memory`
+/// (answers from the meeting memory), and the embedding model.
 #[utoipa::path(get, path = "/v1/models", tag = "openai",
     responses((status = 200, description = "Models", body = ModelList)))]
 pub async fn models(
@@ -496,6 +497,7 @@ pub async fn models(
     };
     let mut data = vec![model(DEFAULT_MODEL)];
     data.extend(names.iter().map(|n| model(n)));
+    data.push(model(MEMORY_MODEL));
     data.push(model(EMBED_MODEL_NAMES[0]));
     Ok(Json(ModelList {
         object: "list",
