@@ -126,6 +126,12 @@ fn ingest(g: &Ctx, a: MemoryIngestArgs) -> Result<ExitCode> {
                         r.elapsed_ms,
                         r.turns as f64 / (r.elapsed_ms / 1000.0).max(1e-9)
                     );
+                    if let Some(l) = &r.llm {
+                        println!(
+                            "  {}: {} of {} episodic memories typed, {} clusters summarised, {} calls fell back to the rules",
+                            l.model, l.typed, r.episodic, l.summarized, l.failed_calls
+                        );
+                    }
                 }
                 results.push(serde_json::json!({"file": f, "result": r}));
             }
