@@ -196,16 +196,6 @@ const MONTHS: &[(&str, &str)] = &[
     ("december", "dec"),
 ];
 
-const WEEKDAYS: &[&str] = &[
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
-
 const NUMBER_WORDS: &[&str] = &[
     "zero",
     "one",
@@ -235,143 +225,13 @@ const ORDINALS: &[&str] = &[
     "tenth",
 ];
 
-/// English stop words (the Snowball project's list, snowballstem.org, with the modal and
-/// auxiliary verbs questions are phrased with): what may change between paraphrases.
-const STOP_WORDS: &[&str] = &[
-    "a",
-    "about",
-    "above",
-    "after",
-    "again",
-    "against",
-    "all",
-    "am",
-    "an",
-    "and",
-    "any",
-    "are",
-    "as",
-    "at",
-    "be",
-    "because",
-    "been",
-    "before",
-    "being",
-    "below",
-    "between",
-    "both",
-    "but",
-    "by",
-    "can",
-    "could",
-    "did",
-    "do",
-    "does",
-    "doing",
-    "down",
-    "during",
-    "each",
-    "few",
-    "for",
-    "from",
-    "further",
-    "had",
-    "has",
-    "have",
-    "having",
-    "he",
-    "her",
-    "here",
-    "hers",
-    "herself",
-    "him",
-    "himself",
-    "his",
-    "how",
-    "i",
-    "if",
-    "in",
-    "into",
-    "is",
-    "it",
-    "its",
-    "itself",
-    "just",
-    "may",
-    "me",
-    "might",
-    "more",
-    "most",
-    "must",
-    "my",
-    "myself",
-    "no",
-    "nor",
-    "not",
-    "of",
-    "off",
-    "on",
-    "once",
-    "only",
-    "or",
-    "other",
-    "ought",
-    "our",
-    "ours",
-    "ourselves",
-    "out",
-    "over",
-    "own",
-    "same",
-    "shall",
-    "she",
-    "should",
-    "so",
-    "some",
-    "such",
-    "than",
-    "that",
-    "the",
-    "their",
-    "theirs",
-    "them",
-    "themselves",
-    "then",
-    "there",
-    "these",
-    "they",
-    "this",
-    "those",
-    "through",
-    "to",
-    "too",
-    "under",
-    "until",
-    "up",
-    "very",
-    "was",
-    "we",
-    "were",
-    "what",
-    "when",
-    "where",
-    "which",
-    "while",
-    "who",
-    "whom",
-    "why",
-    "will",
-    "with",
-    "would",
-    "you",
-    "your",
-    "yours",
-    "yourself",
-    "yourselves",
-    "please",
-    "tell",
-    "know",
-];
+/// The modal and auxiliary verbs questions are phrased with, on top of the English stop
+/// words ([`lore_core::words::ENGLISH_STOP_WORDS`]): what may change between paraphrases.
+const QUESTION_VERBS: &[&str] = &["may", "must", "ought", "shall", "please", "tell"];
+
+fn is_stop_word(w: &str) -> bool {
+    lore_core::words::ENGLISH_STOP_WORDS.contains(&w) || QUESTION_VERBS.contains(&w)
+}
 
 /// Words never taken as names even when capitalised mid-sentence.
 const NOT_NAMES: &[&str] = &["i", "i'm", "i've", "i'd", "i'll"];
@@ -449,7 +309,7 @@ fn normalize_number(word: &str) -> Option<String> {
             return Some((*full).to_string());
         }
     }
-    WEEKDAYS
+    lore_core::words::WEEKDAYS
         .contains(&lower.as_str())
         .then(|| lower.to_string())
 }
@@ -497,7 +357,7 @@ impl Signature {
                     .or_else(|| lower.strip_suffix("’s"))
                     .unwrap_or(&lower);
                 let s = stem(base);
-                if !negation && !is_number && !STOP_WORDS.contains(&base) {
+                if !negation && !is_number && !is_stop_word(base) {
                     sig.content.insert(s.clone());
                 }
                 sig.stems.insert(s);

@@ -11,6 +11,7 @@ pub mod hit;
 pub mod memory;
 pub mod metadata;
 pub mod paths;
+pub mod words;
 
 pub use access::{Access, AccessError, Rate, Role};
 pub use cancel::{Cancel, CancelOnDrop};

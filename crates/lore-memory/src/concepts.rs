@@ -40,29 +40,6 @@ pub struct FoundConcept {
     pub segments: Vec<usize>,
 }
 
-const MONTHS: &[&str] = &[
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
-const WEEKDAYS: &[&str] = &[
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
 const UNITS: &[&str] = &[
     "euro", "euros", "dollar", "dollars", "pound", "pounds", "percent", "%", "cents", "pence",
     "million", "billion", "thousand", "hours", "days", "weeks", "months", "years", "minutes",
@@ -160,8 +137,9 @@ fn segment_concepts(text: &str) -> Vec<(ConceptKey, String)> {
                     w.to_string(),
                 ));
             }
-        } else if MONTHS.contains(&lower.as_str()) && w.starts_with(char::is_uppercase)
-            || WEEKDAYS.contains(&lower.as_str())
+        } else if lore_core::words::MONTHS.contains(&lower.as_str())
+            && w.starts_with(char::is_uppercase)
+            || lore_core::words::WEEKDAYS.contains(&lower.as_str())
         {
             out.push((
                 ConceptKey {
