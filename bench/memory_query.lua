@@ -31,11 +31,6 @@ function request()
   return wrk.format("POST", "/v1/memory/query", headers, body)
 end
 
-local errors = 0
-function response(status, headers, body)
-  if status ~= 200 then errors = errors + 1 end
-end
-
 function done(summary, latency, requests)
   io.write(string.format("non-200 responses: %d\n", summary.errors.status))
 end

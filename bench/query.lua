@@ -32,11 +32,6 @@ function request()
   return wrk.format("POST", endpoint, headers, body)
 end
 
-local errors = 0
-function response(status, headers, body)
-  if status ~= 200 then errors = errors + 1 end
-end
-
 function done(summary, latency, requests)
   io.write(string.format("requests %d, non-2xx/3xx %d, socket errors connect %d read %d write %d timeout %d\n",
     summary.requests, summary.errors.status, summary.errors.connect, summary.errors.read,

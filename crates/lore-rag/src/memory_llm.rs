@@ -376,6 +376,15 @@ mod tests {
             let e = parse_types(text, n).unwrap_err().to_string();
             assert!(e.contains(why), "{text}: {e}");
         }
+        // A hostile server's 100,000 levels of nesting: refused (serde_json's recursion
+        // limit), not a stack overflow.
+        let deep = format!(
+            "{{\"types\": {}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let e = parse_types(&deep, 1).unwrap_err().to_string();
+        assert!(e.contains("recursion limit"), "{}", clip(&e));
     }
 
     #[test]

@@ -621,6 +621,14 @@ fn transcript_files_upload_over_http_as_the_cli_ingests_them() {
         &[("date", "last tuesday")],
     );
     assert_error(s, &v, 400, "invalid_transcript");
+    // 100,000 levels of nesting: a per-file error, the server still answering.
+    let deep = format!(
+        "{{\"turns\": {}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let (s, v) = upload(&admin, &url, Some(("deep.json", deep.into_bytes())), &[]);
+    assert_error(s, &v, 400, "invalid_transcript");
     let (_, stats) = json_of(admin.get(server.at("/v1/memory/stats")).send().unwrap());
     assert_eq!(stats["meetings"], 2, "{stats}");
     let (s, v) = json_of(
