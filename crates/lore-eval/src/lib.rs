@@ -7,7 +7,9 @@ pub mod answers;
 pub mod beir;
 pub mod meetings;
 pub mod metrics;
+pub mod routes;
 pub mod run;
+pub mod tiers;
 
 pub use answers::{
     calibrate_grounding, evaluate_answers, read_jsonl, AnswerCase, AnswerReport, GroundingCase,

@@ -87,9 +87,9 @@ pub struct Store {
 }
 
 /// Names a new collection may not take: they are model ids of chat completions (`lore`,
-/// the default collection; `memory`, the meeting memory), so a collection of that name
+/// the default collection; `memory`, the meeting memory; `auto`, routed), so a collection of that name
 /// could never be reached by one.
-pub const RESERVED_COLLECTION_NAMES: &[&str] = &["lore", "memory"];
+pub const RESERVED_COLLECTION_NAMES: &[&str] = &["lore", "memory", "auto"];
 
 /// A name for a new collection: [`validate_name`]'s characters, not starting with `-` (it
 /// would read as an option on lore's command line) and not reserved

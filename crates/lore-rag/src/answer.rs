@@ -60,6 +60,11 @@ pub struct AnswerRequest {
     /// passages are the episodic memories a cognitive query returns (direct hits, then
     /// activated ones), cited by meeting, speakers and turn range.
     pub memory: bool,
+    /// Route the question ([`Engine::apply_route`]): its route's collections, filters and
+    /// prompt replace the request's.
+    pub routed: bool,
+    /// The route taken, set by [`Engine::apply_route`] and copied into the answer.
+    pub route: Option<crate::RouteInfo>,
 }
 
 /// Largest `max_tokens` an answer may ask for.
@@ -88,6 +93,8 @@ impl AnswerRequest {
             stop: Vec::new(),
             retrieval_query: None,
             memory: false,
+            routed: false,
+            route: None,
         }
     }
 }
@@ -223,6 +230,39 @@ pub struct Answer {
     /// The answer cache key it is stored under (for `DELETE /v1/cache/keys/{key}`); null
     /// when it was not cached (a fallback answer, no passages, caching off).
     pub cache_key: Option<String>,
+    /// The route that chose the collections, filters and prompt (routed requests only).
+    #[serde(default)]
+    pub route: Option<crate::RouteInfo>,
+}
+
+impl Answer {
+    /// The answer to a question its route refuses (out of scope, or a route with a
+    /// refusal): the message, nothing retrieved or generated, generator `route`.
+    pub fn refused(message: String, route: crate::RouteInfo, total_ms: f64) -> Self {
+        Answer {
+            answer: message,
+            citations: Vec::new(),
+            context: Vec::new(),
+            generator: "route".into(),
+            model: String::new(),
+            prompt: None,
+            usage: Usage::default(),
+            timings_ms: AnswerTimings {
+                total: total_ms,
+                ttft: total_ms,
+                ..AnswerTimings::default()
+            },
+            grounding: None,
+            invented_citations: Vec::new(),
+            notices: vec![match &route.name {
+                Some(n) => format!("route `{n}` does not answer this kind of question"),
+                None => "out of scope: no route matches this question".to_string(),
+            }],
+            cached: None,
+            cache_key: None,
+            route: Some(route),
+        }
+    }
 }
 
 impl Engine {
@@ -299,6 +339,16 @@ impl Engine {
     /// # Errors
     /// As [`Engine::answer`].
     pub fn answer_loaded(
+        &self,
+        req: &AnswerRequest,
+        on_event: &mut dyn FnMut(AnswerEvent<'_>),
+    ) -> Result<Answer, EngineError> {
+        let mut answer = self.answer_masked(req, on_event)?;
+        answer.route.clone_from(&req.route);
+        Ok(answer)
+    }
+
+    fn answer_masked(
         &self,
         req: &AnswerRequest,
         on_event: &mut dyn FnMut(AnswerEvent<'_>),
@@ -441,6 +491,7 @@ impl Engine {
                 notices,
                 cached: None,
                 cache_key: None,
+                route: None,
             });
         }
 
@@ -481,6 +532,7 @@ impl Engine {
             notices,
             cached: None,
             cache_key: None,
+            route: None,
         };
         // A fallback's answer is not what the requested generator would write: not cached,
         // so the next request tries the generator again.
@@ -616,9 +668,11 @@ impl Engine {
         let Some(keys) = self.answer_keys(&s, generator.as_ref(), &resp.hits) else {
             return Ok(None);
         };
-        Ok(self
-            .cached_answer(&keys, &s.question, false)?
-            .map(|found| replay(found, &resp.hits, started, retrieve, on_event)))
+        Ok(self.cached_answer(&keys, &s.question, false)?.map(|found| {
+            let mut a = replay(found, &resp.hits, started, retrieve, on_event);
+            a.route.clone_from(&req.route);
+            a
+        }))
     }
 
     /// Validates the request and resolves its settings (the generator is resolved apart:

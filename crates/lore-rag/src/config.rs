@@ -72,6 +72,12 @@ pub struct EngineConfig {
     pub ingest: lore_ingest::Limits,
     /// `[memory]`: meeting memory (importance half-life, consolidation, query cache).
     pub memory: crate::MemoryConfig,
+    /// `[[routes]]`: the route set lore.toml defines (empty: the last stored version).
+    pub routes: Vec<lore_route::RouteSpec>,
+    /// `[routing]`: out-of-scope behaviour and the gate's tuning.
+    pub routing: lore_route::RoutingConfig,
+    /// Folder route example files are relative to (lore.toml's; default the data dir).
+    pub routes_base: Option<PathBuf>,
 }
 
 impl EngineConfig {
@@ -87,6 +93,9 @@ impl EngineConfig {
             guard: crate::GuardConfig::default(),
             ingest: lore_ingest::Limits::default(),
             memory: crate::MemoryConfig::default(),
+            routes: Vec::new(),
+            routing: lore_route::RoutingConfig::default(),
+            routes_base: None,
         }
     }
 }

@@ -34,6 +34,9 @@ pub enum EngineError {
     /// caller's (a 5xx at the API edge).
     #[error("configuration: {0}")]
     Config(String),
+    /// A route set that is invalid or cannot be fitted.
+    #[error(transparent)]
+    Routes(#[from] lore_route::RouteError),
     /// The run asked for another chunking than the collection was built with.
     #[error("collection `{collection}` is chunked at {have}; this run asks for {want}: ingest with the collection's chunking (drop the chunking flags), or re-chunk it (`--rechunk`: its documents are replaced by this run's)")]
     ChunkingMismatch {
@@ -86,6 +89,8 @@ pub struct Engine {
     pub(crate) guard: crate::Guard,
     /// Meeting memory.
     pub(crate) memory: crate::MemoryService,
+    /// The route set in use and its stored versions.
+    pub(crate) routes: crate::routing::RouteState,
 }
 
 impl Engine {
@@ -121,6 +126,9 @@ impl Engine {
             embedder.dim(),
         )?;
         let caches = EngineCaches::new(&config.cache)?;
+        let routes = Engine::open_routes(&config.data_dir, &config, &mut |t| {
+            crate::routing::embed_normalized(&embedder, t)
+        })?;
         let guard = crate::Guard::new(config.guard.clone())
             .map_err(|e| EngineError::Config(format!("[guard] {e}")))?;
         Ok(Engine {
@@ -135,6 +143,7 @@ impl Engine {
             caches,
             guard,
             memory,
+            routes,
         })
     }
 

@@ -22,6 +22,7 @@ pub mod llm_config;
 pub mod memory;
 pub mod memory_llm;
 pub mod prompt;
+pub mod routing;
 pub mod search;
 
 pub use answer::{Answer, AnswerEvent, AnswerRequest, AnswerTimings, Citation};
@@ -40,6 +41,7 @@ pub use memory::{
     ConsolidationReport, MeetingIngest, MeetingStatus, MemoryConfig, MemoryService, MemoryStats,
 };
 pub use prompt::{PromptLibrary, PromptTemplate};
+pub use routing::{RouteInfo, RouteVersion};
 pub use search::{
     fuse_collections, CollectionHit, MultiSearchResponse, SearchRequest, SearchResponse, Timings,
     DEFAULT_CANDIDATES, DEFAULT_TOP_K,

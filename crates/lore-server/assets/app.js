@@ -127,7 +127,11 @@ function handleEvent(name, data) {
     $("answer").textContent = data.answer;
     const t = data.timings_ms;
     const cached = data.cached ? ` · from cache (${data.cached})` : "";
-    $("meta").textContent = `${data.generator}${cached} · first token ${Math.round(t.ttft)} ms · total ${Math.round(t.total)} ms`;
+    const r = data.route;
+    const route = !r ? "" : r.name
+      ? ` · route ${r.name} (p ${r.confidence.toFixed(2)}, routes v${r.version}${r.collections.length ? ", " + r.collections.join(",") : ""}${r.filters_added.length ? ", +" + r.filters_added.join(" ") : ""})`
+      : ` · out of scope (routes v${r.version})`;
+    $("meta").textContent = `${data.generator}${cached}${route} · first token ${Math.round(t.ttft)} ms · total ${Math.round(t.total)} ms`;
   } else if (name === "error") $("meta").textContent = `${data.error.code}: ${data.error.message}`;
 }
 
@@ -141,7 +145,8 @@ $("ask-form").addEventListener("submit", async (e) => {
   const domain = $("domain").value.trim();
   try {
     await streamEvents("/v1/answer",
-      { query: q, collection: state.collection, stream: true, filters: domain ? [`domain=${domain}`] : [] },
+      { query: q, collection: state.collection, stream: true, filters: domain ? [`domain=${domain}`] : [],
+        route: $("route").checked },
       handleEvent);
   } catch (err) {
     $("meta").textContent = err.message;

@@ -91,6 +91,7 @@ error_codes! {
     InvalidFileName = "invalid_file_name", 400, InvalidRequest, "A file name is empty, too long, or has control characters or path separators.";
     InvalidKeyName = "invalid_key_name", 400, InvalidRequest, "A key name is empty, too long or has control characters.";
     InvalidAccess = "invalid_access", 400, InvalidRequest, "A key's collections or domains list is invalid.";
+    InvalidRoutes = "invalid_routes", 400, InvalidRequest, "A route set is invalid (name, examples, filter field, size) or cannot be fitted.";
     InvalidExpiry = "invalid_expiry", 400, InvalidRequest, "An expiry is neither a duration (`30d`, `12h`) nor a future date (`2027-01-31`).";
     TopicBlocked = "topic_blocked", 400, InvalidRequest, "The question touches a topic blocked for this collection (`[guard.blocked_topics]`).";
     InvalidTranscript = "invalid_transcript", 400, InvalidRequest, "A transcript is empty, in an unknown format, has a turn without a speaker, or bad metadata (id, date).";

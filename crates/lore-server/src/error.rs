@@ -165,6 +165,9 @@ impl From<EngineError> for ApiError {
                 ApiError::new(ErrorCode::GeneratorUnavailable, e.to_string())
             }
             EngineError::Config(m) => ApiError::configuration(m),
+            EngineError::Routes(
+                e @ (lore_route::RouteError::Invalid(_) | lore_route::RouteError::Training(_)),
+            ) => ApiError::new(ErrorCode::InvalidRoutes, e.to_string()),
             e @ EngineError::ChunkingMismatch { .. } => {
                 ApiError::new(ErrorCode::ChunkingMismatch, e.to_string())
             }

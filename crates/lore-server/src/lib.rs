@@ -42,7 +42,9 @@ pub use config::SecurityConfig;
 pub use error::{ApiError, ErrorCode, ErrorType};
 pub use state::{AppState, ServerConfig};
 
-use crate::routes::{admin, cache, collections, documents, health, memory, openai, query, ui};
+use crate::routes::{
+    admin, cache, classify, collections, documents, health, memory, openai, query, ui,
+};
 
 /// The `x-request-id` header: set from the client's value or a new UUID, echoed in the
 /// response and recorded on every log line of the request.
@@ -52,7 +54,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn routes() -> routing::Routes {
     use axum::http::Method;
     use routing::Allow;
-    let (get, post, delete) = (Method::GET, Method::POST, Method::DELETE);
+    let (get, post, put, delete) = (Method::GET, Method::POST, Method::PUT, Method::DELETE);
     routing::Routes::default()
         // Collections and documents.
         .add(
@@ -108,6 +110,7 @@ pub fn routes() -> routing::Routes {
         // Retrieval and answers.
         .add(post.clone(), "/v1/search", Allow::READER, query::search)
         .add(post.clone(), "/v1/answer", Allow::READER, query::answer)
+        .add(post.clone(), "/v1/route", Allow::READER, classify::classify)
         // Meeting memory.
         .add(
             post.clone(),
@@ -199,6 +202,13 @@ pub fn routes() -> routing::Routes {
             admin::analytics,
         )
         .add(get.clone(), "/v1/admin/config", Allow::ADMIN, admin::config)
+        .add(
+            get.clone(),
+            "/v1/admin/routes",
+            Allow::ADMIN,
+            classify::get_routes,
+        )
+        .add(put, "/v1/admin/routes", Allow::ADMIN, classify::put_routes)
         .add(get.clone(), "/metrics", Allow::Metrics, admin::metrics)
         // OpenAI-compatible.
         .add(

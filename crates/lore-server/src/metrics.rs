@@ -203,6 +203,12 @@ const METRICS: &[(&str, Kind, Option<metrics::Unit>, &str)] = {
             "Answers waiting for a generation slot",
         ),
         (
+            "lore_routed_total",
+            Kind::Counter,
+            None,
+            "Routed answers by route (`out_of_scope` when none) and outcome (answered, refused)",
+        ),
+        (
             "lore_uptime_seconds",
             Kind::Gauge,
             Some(Unit::Seconds),
@@ -259,6 +265,13 @@ pub fn answer(a: &lore_rag::Answer, price: Option<&Price>) {
         None => "generated",
     };
     counter!("lore_answers_total", "served" => how).increment(1);
+    if let Some(r) = &a.route {
+        // Route names come from the route set (at most 1000, admin-written), never from
+        // the request: a bounded label set.
+        let name = r.name.clone().unwrap_or_else(|| "out_of_scope".into());
+        let outcome = if r.refused { "refused" } else { "answered" };
+        counter!("lore_routed_total", "route" => name, "outcome" => outcome).increment(1);
+    }
     stage("ttft", a.timings_ms.ttft);
     if a.cached.is_some() {
         return;

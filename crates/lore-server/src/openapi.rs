@@ -5,7 +5,9 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::routes::{admin, cache, collections, documents, health, memory, openai, query};
+use crate::routes::{
+    admin, cache, classify, collections, documents, health, memory, openai, query,
+};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -18,14 +20,14 @@ use crate::routes::{admin, cache, collections, documents, health, memory, openai
         collections::create, collections::list, collections::get, collections::delete,
         documents::upload, documents::list, documents::get, documents::delete, documents::job,
         documents::jobs,
-        query::search, query::answer,
+        query::search, query::answer, classify::classify,
         memory::ingest, memory::upload, memory::list, memory::delete, memory::query, memory::consolidate,
         memory::stats,
         cache::stats, cache::clear, cache::clear_collection, cache::clear_document,
         cache::clear_key, cache::warm,
         openai::chat_completions, openai::models, openai::embeddings,
         admin::create_key, admin::list_keys, admin::revoke_key, admin::analytics,
-        admin::config, admin::metrics,
+        admin::config, admin::metrics, classify::get_routes, classify::put_routes,
         health::health, health::detailed,
     ),
     modifiers(&BearerKeys, &ErrorCodes),
@@ -174,6 +176,7 @@ mod tests {
             let reads_only = [
                 "/v1/search",
                 "/v1/answer",
+                "/v1/route",
                 "/v1/chat/completions",
                 "/v1/embeddings",
                 "/v1/memory/query",

@@ -24,6 +24,7 @@ use lore_cache::CacheConfig;
 use lore_index::StoreOptions;
 use lore_ingest::{ChunkerConfig, Limits};
 use lore_rag::{EmbeddingSettings, EngineConfig, GuardConfig, LlmConfig, MemoryConfig};
+use lore_route::{RouteSpec, RoutingConfig};
 use serde::{Deserialize, Serialize};
 
 pub use layers::{Origin, Override, Resolved};
@@ -71,6 +72,10 @@ pub struct Settings {
     pub metrics: MetricsConfig,
     /// `[prices]`: model id → price per million tokens, for the cost estimate.
     pub prices: BTreeMap<String, Price>,
+    /// `[routing]`: out-of-scope behaviour and the route classifier's gate.
+    pub routing: RoutingConfig,
+    /// `[[routes]]`: where each kind of question goes.
+    pub routes: Vec<RouteSpec>,
 }
 
 /// A settings error: where the bad value came from and what was wrong with it.
@@ -145,6 +150,9 @@ impl Settings {
             guard: self.guard.clone(),
             ingest: self.ingest,
             memory: self.memory.clone(),
+            routes: self.routes.clone(),
+            routing: self.routing.clone(),
+            routes_base: None,
         }
     }
 

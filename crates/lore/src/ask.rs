@@ -17,13 +17,14 @@ pub fn ask(g: &Ctx, a: AskArgs) -> Result<ExitCode> {
     if let Some(action) = a.grounding {
         engine.config_mut().llm.grounding.action = action;
     }
-    let req = AnswerRequest {
+    let default_collection = if a.route {
+        g.settings().server.default_collection.clone()
+    } else {
+        "memory".into()
+    };
+    let mut req = AnswerRequest {
         question: a.question,
-        collection: a
-            .collection
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "memory".into()),
+        collection: a.collection.first().cloned().unwrap_or(default_collection),
         more_collections: a
             .collection
             .get(1..)
@@ -37,10 +38,22 @@ pub fn ask(g: &Ctx, a: AskArgs) -> Result<ExitCode> {
         prompt: a.prompt,
         // The command line reads the data dir itself: it has all of it.
         access: lore_core::Access::all(),
+        routed: a.route,
         ..AnswerRequest::new(String::new(), String::new())
     };
     let json = g.json;
     let mut out = std::io::stdout().lock();
+    let start = std::time::Instant::now();
+    if let Some((info, Some(message))) = engine.apply_route(&mut req)? {
+        let answer = Answer::refused(message, info, start.elapsed().as_secs_f64() * 1e3);
+        if json {
+            writeln!(out, "{}", serde_json::to_string(&answer)?)?;
+        } else {
+            writeln!(out, "{}", answer.answer)?;
+            print_route(&mut out, &answer)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let answer = engine.answer(&req, &mut |event| {
         if json {
             return;
@@ -59,8 +72,38 @@ pub fn ask(g: &Ctx, a: AskArgs) -> Result<ExitCode> {
     } else {
         writeln!(out)?;
         print_sources(&mut out, &answer)?;
+        print_route(&mut out, &answer)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_route(out: &mut impl Write, a: &Answer) -> Result<()> {
+    let Some(r) = &a.route else { return Ok(()) };
+    let what = match &r.name {
+        Some(n) => format!("route `{n}`"),
+        None => format!(
+            "out of scope ({})",
+            r.out_of_scope.as_deref().unwrap_or("no route")
+        ),
+    };
+    writeln!(
+        out,
+        "
+{what}, probability {:.2}, routes version {}{}{}",
+        r.confidence,
+        r.version,
+        if r.collections.is_empty() {
+            String::new()
+        } else {
+            format!(", collections {}", r.collections.join(","))
+        },
+        if r.filters_added.is_empty() {
+            String::new()
+        } else {
+            format!(", filters added {}", r.filters_added.join(" "))
+        },
+    )?;
+    Ok(())
 }
 
 fn print_sources(out: &mut impl Write, a: &Answer) -> Result<()> {

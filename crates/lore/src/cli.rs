@@ -58,6 +58,9 @@ pub enum Command {
     /// Evaluate retrieval quality.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Question routes: classify a question, show the route set in use.
+    #[command(subcommand)]
+    Routes(RoutesCommand),
     /// Measure speed.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -562,13 +565,40 @@ pub struct SearchArgs {
     pub candidates: usize,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum RoutesCommand {
+    /// Classify a question: its route (or out of scope), probability and candidates.
+    Classify(RoutesClassifyArgs),
+    /// The route set in use: version, routes, the out-of-scope gate's tuning, versions.
+    Show,
+    /// Fit the tier router on labelled questions (as `lore eval tiers` reads) and store it
+    /// in the data dir (routes/tier-router.json).
+    TrainTier(TrainTierArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainTierArgs {
+    /// JSON lines: prompt/text, weak_correct/small_ok, strong_correct/large_ok.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RoutesClassifyArgs {
+    /// The question.
+    pub question: String,
+}
+
 #[derive(Debug, Args)]
 pub struct AskArgs {
     /// The question.
     pub question: String,
     /// Collection(s) to answer from, comma-separated: several are fused by reciprocal rank.
-    #[arg(long, short, value_delimiter = ',', required_unless_present = "memory")]
+    #[arg(long, short, value_delimiter = ',', required_unless_present_any = ["memory", "route"])]
     pub collection: Vec<String>,
+    /// Route the question ([[routes]]): its route picks the collections, filters and
+    /// prompt, or refuses it [collection default: [server] default_collection].
+    #[arg(long, conflicts_with = "memory")]
+    pub route: bool,
     /// Answer from the meeting memory (episodic memories, cited by meeting, turns and
     /// speakers) instead of a collection.
     #[arg(long, conflicts_with = "collection")]
@@ -606,6 +636,53 @@ pub enum EvalCommand {
     Grounding(EvalGroundingArgs),
     /// Meeting memory on QMSum-format files: cov@B, succ@B, nDCG@10 per setting.
     Meetings(EvalMeetingsArgs),
+    /// Route classification on labelled questions: in-scope accuracy, out-of-scope recall
+    /// and precision, macro-F1, confused pairs, latency.
+    Routes(EvalRoutesArgs),
+    /// Tier routing on labelled questions (small/large model correct): APGR, CPT, the
+    /// share of large-model calls needed for 95% of its quality, by cross-validation.
+    Tiers(EvalTiersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalTiersArgs {
+    /// JSON lines: prompt/text, weak_correct/small_ok, strong_correct/large_ok.
+    pub file: PathBuf,
+    /// Cross-validation folds.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalRoutesArgs {
+    /// Labelled questions to score (JSON lines: text, intent or route; "oos" = out of scope).
+    pub file: PathBuf,
+    /// Examples to fit the classifier on (same format).
+    #[arg(long)]
+    pub train: Option<PathBuf>,
+    /// Validation questions to tune the out-of-scope gate on [default: 5-fold
+    /// cross-validation on --train].
+    #[arg(long)]
+    pub val: Option<PathBuf>,
+    /// Keep N training examples of each label, drawn at random with --seed.
+    #[arg(long)]
+    pub few_shot: Option<usize>,
+    /// Seed of the --few-shot draw.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Intent -> domain map (`{"domain": ["intent", ...]}`) [default: domains.json beside FILE].
+    #[arg(long)]
+    pub domains: Option<PathBuf>,
+    /// Tune the gate for this out-of-scope recall (0..1) at the best in-scope accuracy
+    /// (as `[routing] oos_recall`).
+    #[arg(long, default_value_t = 0.8)]
+    pub oos_recall: f32,
+    /// Tune the gate for the best accuracy over all labels instead (Larson et al.'s rule).
+    #[arg(long)]
+    pub paper_rule: bool,
+    /// The embedding alone, without the n-gram features.
+    #[arg(long)]
+    pub no_lexical: bool,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ mod keys_cmd;
 mod logging;
 mod memory_cmd;
 mod progress;
+mod route_cmd;
 mod serve;
 
 use std::process::ExitCode;
@@ -62,6 +63,9 @@ fn run(cli: Cli, g: &Ctx) -> Result<ExitCode> {
         Command::Eval(EvalCommand::Answers(a)) => answer_eval::eval_answers(g, a),
         Command::Eval(EvalCommand::Grounding(a)) => answer_eval::eval_grounding(g, a),
         Command::Eval(EvalCommand::Meetings(a)) => memory_cmd::eval_meetings(g, a),
+        Command::Eval(EvalCommand::Routes(a)) => route_cmd::eval_routes(g, a),
+        Command::Eval(EvalCommand::Tiers(a)) => route_cmd::eval_tiers(g, a),
+        Command::Routes(c) => route_cmd::run(g, c),
         Command::Memory(c) => memory_cmd::run(g, c),
         Command::Bench(BenchCommand::Embed(a)) => commands::bench_embed(g, a),
         Command::Bench(BenchCommand::Answer(a)) => answer_eval::bench_answer(g, a),

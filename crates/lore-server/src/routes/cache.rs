@@ -198,6 +198,7 @@ pub async fn warm(
         temperature: None,
         stop: Vec::new(),
         source: Default::default(),
+        route: false,
     };
     // Entries are keyed by the caller's access: warming fills them for keys with the
     // same access as this one.

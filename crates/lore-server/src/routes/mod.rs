@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod cache;
+pub mod classify;
 pub mod collections;
 pub mod documents;
 pub mod health;

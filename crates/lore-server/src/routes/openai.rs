@@ -24,7 +24,9 @@ use crate::codes::ErrorCode;
 use crate::error::{ApiError, OpenAiError};
 use crate::extract::ApiJson;
 use crate::observe::with_info;
-use crate::routes::query::{answer_json, answer_request, answer_stream, sse, AnswerBody, Streamed};
+use crate::routes::query::{
+    answer_json, answer_request, answer_stream, route_request, sse, AnswerBody, Streamed,
+};
 use crate::state::{blocking, AppState};
 
 /// The model id that means "the default collection".
@@ -238,6 +240,8 @@ pub struct ChatCompletion {
     pub citations: Vec<Citation>,
     /// lore extension: `exact` or `semantic` when served from the answer cache, else null.
     pub cached: Option<lore_rag::CacheHit>,
+    /// lore extension: the route taken when `model` is `auto`, else null.
+    pub route: Option<lore_rag::RouteInfo>,
 }
 
 fn usage_of(a: &Answer) -> CompletionUsage {
@@ -264,6 +268,10 @@ fn sources_text(citations: &[Citation]) -> String {
 /// The chat model that answers from the meeting memory instead of a collection.
 pub const MEMORY_MODEL: &str = "memory";
 
+/// The chat model that routes each question ([`lore_rag::Engine::apply_route`]) from the
+/// default collection.
+pub const AUTO_MODEL: &str = "auto";
+
 fn resolve(state: &AppState, req: &ChatRequest) -> Result<(String, String), ApiError> {
     let question = req
         .messages
@@ -278,7 +286,7 @@ fn resolve(state: &AppState, req: &ChatRequest) -> Result<(String, String), ApiE
                 "`messages` holds no user message with text",
             )
         })?;
-    let collection = if req.model == DEFAULT_MODEL {
+    let collection = if req.model == DEFAULT_MODEL || req.model == AUTO_MODEL {
         state.config().default_collection.clone()
     } else {
         req.model.clone()
@@ -314,7 +322,9 @@ pub async fn chat_completions(
     // `memory` answers from the meeting memory; a collection outside the key's scope is a
     // model that does not exist, word for word.
     let from_memory = req.model == MEMORY_MODEL;
+    // `auto`'s collection is the route's, checked once routed.
     let model_missing = !from_memory
+        && req.model != AUTO_MODEL
         && (!principal.access.allows_collection(&collection) || {
             let c = collection.clone();
             blocking(&state, move |inner| {
@@ -352,16 +362,25 @@ pub async fn chat_completions(
         } else {
             crate::routes::query::AnswerSource::Collections
         },
+        route: req.model == AUTO_MODEL,
     };
-    if !from_memory {
-        principal.check_collection(&collection)?;
-    }
     let mut areq = answer_request(collection.clone(), &body, &principal)?;
     areq.retrieval_query = retrieval_query;
+    let (areq, refusal) = route_request(&state, areq).await?;
+    // The collection as routed: a route cannot take a key past its scope.
+    let collection = areq.collection.clone();
+    if !from_memory {
+        for c in std::iter::once(&collection).chain(&areq.more_collections) {
+            principal.check_collection(c)?;
+        }
+    }
     let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
     let created = crate::auth::now_secs().max(0) as u64;
     if !req.stream {
-        let answer = answer_json(&state, &principal, collection, areq).await?;
+        let answer = match refusal {
+            Some(a) => a,
+            None => answer_json(&state, &principal, collection, areq).await?,
+        };
         let content = format!("{}{}", answer.answer, sources_text(&answer.citations));
         let info = crate::routes::query::answer_info(&answer);
         return Ok(with_info(
@@ -382,6 +401,7 @@ pub async fn chat_completions(
                 usage: usage_of(&answer),
                 citations: answer.citations,
                 cached: answer.cached,
+                route: answer.route,
             }),
             info,
         ));
@@ -410,48 +430,50 @@ pub async fn chat_completions(
     );
     let data = |v: &serde_json::Value| Event::default().data(v.to_string());
     let head = futures_util::stream::iter(vec![data(&first)]);
-    let body = answer_stream(&state, principal, collection, areq)
-        .await?
-        .flat_map(move |m| {
-            let out: Vec<Event> = match m {
-                Streamed::Token(t) => {
-                    vec![data(&chunk(serde_json::json!({"content": t}), None, None))]
+    let events = match refusal {
+        Some(a) => crate::routes::query::refused_stream(a),
+        None => answer_stream(&state, principal, collection, areq).await?,
+    };
+    let body = events.flat_map(move |m| {
+        let out: Vec<Event> = match m {
+            Streamed::Token(t) => {
+                vec![data(&chunk(serde_json::json!({"content": t}), None, None))]
+            }
+            Streamed::Retrieved(_) | Streamed::Notice(_) => Vec::new(),
+            Streamed::Done(a) => {
+                let mut out = Vec::new();
+                let sources = sources_text(&a.citations);
+                if !sources.is_empty() {
+                    out.push(data(&chunk(
+                        serde_json::json!({"content": sources}),
+                        None,
+                        None,
+                    )));
                 }
-                Streamed::Retrieved(_) | Streamed::Notice(_) => Vec::new(),
-                Streamed::Done(a) => {
-                    let mut out = Vec::new();
-                    let sources = sources_text(&a.citations);
-                    if !sources.is_empty() {
-                        out.push(data(&chunk(
-                            serde_json::json!({"content": sources}),
-                            None,
-                            None,
-                        )));
-                    }
-                    let citations = serde_json::to_value(&a.citations).unwrap_or_default();
-                    let mut last = chunk(
-                        serde_json::json!({}),
-                        Some("stop"),
-                        Some(("citations", citations)),
-                    );
-                    last["cached"] = serde_json::to_value(a.cached).unwrap_or_default();
+                let citations = serde_json::to_value(&a.citations).unwrap_or_default();
+                let mut last = chunk(
+                    serde_json::json!({}),
+                    Some("stop"),
+                    Some(("citations", citations)),
+                );
+                last["cached"] = serde_json::to_value(a.cached).unwrap_or_default();
+                out.push(data(&last));
+                if include_usage {
+                    let mut last = chunk(serde_json::json!({}), None, None);
+                    last["choices"] = serde_json::json!([]);
+                    last["usage"] = serde_json::to_value(usage_of(&a)).unwrap_or_default();
                     out.push(data(&last));
-                    if include_usage {
-                        let mut last = chunk(serde_json::json!({}), None, None);
-                        last["choices"] = serde_json::json!([]);
-                        last["usage"] = serde_json::to_value(usage_of(&a)).unwrap_or_default();
-                        out.push(data(&last));
-                    }
-                    out.push(Event::default().data("[DONE]"));
-                    out
                 }
-                Streamed::Failed(e) => {
-                    let e = e.openai().body();
-                    vec![data(&e), Event::default().data("[DONE]")]
-                }
-            };
-            futures_util::stream::iter(out)
-        });
+                out.push(Event::default().data("[DONE]"));
+                out
+            }
+            Streamed::Failed(e) => {
+                let e = e.openai().body();
+                vec![data(&e), Event::default().data("[DONE]")]
+            }
+        };
+        futures_util::stream::iter(out)
+    });
     Ok(sse(head.chain(body)).into_response())
 }
 
@@ -498,6 +520,7 @@ pub async fn models(
     let mut data = vec![model(DEFAULT_MODEL)];
     data.extend(names.iter().map(|n| model(n)));
     data.push(model(MEMORY_MODEL));
+    data.push(model(AUTO_MODEL));
     data.push(model(EMBED_MODEL_NAMES[0]));
     Ok(Json(ModelList {
         object: "list",

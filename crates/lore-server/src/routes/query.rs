@@ -226,6 +226,11 @@ pub struct AnswerBody {
     /// by meeting, turns and speakers (then `collection(s)` and `filters` are not taken).
     #[serde(default)]
     pub source: AnswerSource,
+    /// Route the question: the route set classifies it and its route's collections,
+    /// filters and prompt replace these (out-of-scope and refusing routes answer with their
+    /// message); the answer's `route` says what was chosen.
+    #[serde(default)]
+    pub route: bool,
 }
 
 /// Where an answer's passages come from.
@@ -258,7 +263,39 @@ pub(crate) fn answer_request(
     req.temperature = body.temperature;
     req.stop = body.stop.clone();
     req.memory = body.source == AnswerSource::Memory;
+    req.routed = body.route;
     Ok(req)
+}
+
+/// Routes a request that asks for it ([`lore_rag::Engine::apply_route`]): the request as
+/// routed, and the refusal to send instead of an answer when its route refuses.
+pub(crate) async fn route_request(
+    state: &AppState,
+    mut req: AnswerRequest,
+) -> Result<(AnswerRequest, Option<Answer>), ApiError> {
+    if !req.routed {
+        return Ok((req, None));
+    }
+    let start = std::time::Instant::now();
+    blocking(state, move |inner| {
+        let applied = inner.read().apply_route(&mut req)?;
+        let refusal = applied.and_then(|(info, message)| {
+            message.map(|m| Answer::refused(m, info, start.elapsed().as_secs_f64() * 1e3))
+        });
+        Ok((req, refusal))
+    })
+    .await
+}
+
+/// A refusal as an answer stream: the notice, the message as one token, `done`.
+pub(crate) fn refused_stream(answer: Answer) -> ReceiverStream<Streamed> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    for n in &answer.notices {
+        let _ = tx.try_send(Streamed::Notice(n.clone()));
+    }
+    let _ = tx.try_send(Streamed::Token(answer.answer.clone()));
+    let _ = tx.try_send(Streamed::Done(Box::new(answer)));
+    ReceiverStream::new(rx)
 }
 
 /// `retrieval` event data.
@@ -319,12 +356,25 @@ pub async fn answer(
         return Ok(sse(answer_events(events)).into_response());
     }
     let collections = collections_of(&state, body.collection.clone(), body.collections.clone())?;
+    let mut req = answer_request(collections[0].clone(), &body, &principal)?;
+    req.more_collections = collections[1..].to_vec();
+    let (req, refusal) = route_request(&state, req).await?;
+    if let Some(answer) = refusal {
+        served_answer(&state, &principal, &body.query, &req.collection, &answer);
+        if body.stream {
+            return Ok(sse(answer_events(refused_stream(answer))).into_response());
+        }
+        let info = answer_info(&answer);
+        return Ok(with_info(Json(answer), info));
+    }
+    // The collections as routed: a route cannot take a key past its scope.
+    let collections: Vec<String> = std::iter::once(req.collection.clone())
+        .chain(req.more_collections.iter().cloned())
+        .collect();
     for c in &collections {
         principal.check_collection(c)?;
     }
     let collection = collections[0].clone();
-    let mut req = answer_request(collection.clone(), &body, &principal)?;
-    req.more_collections = collections[1..].to_vec();
     // The question as sent: the log writer masks PII in it like in every line.
     tracing::debug!(target: "lore::query", question = %body.query, %collection, "answer requested");
     if !body.stream {

@@ -1,0 +1,207 @@
+//! Question routing over HTTP: `POST /v1/route` (classification only, for debugging
+//! routes) and `/v1/admin/routes` (the route set: read, replace, versions).
+
+use axum::extract::State;
+use axum::Json;
+use lore_rag::RouteVersion;
+use lore_route::{FitSummary, RouteDecision, RouteSpec};
+use serde::{Deserialize, Serialize};
+
+use crate::codes::ErrorCode;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::state::{blocking, AppState};
+
+/// `POST /v1/route` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteBody {
+    /// The question.
+    #[serde(alias = "question")]
+    pub query: String,
+}
+
+/// `POST /v1/route` response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RouteResponse {
+    /// The classification; null when no route is defined.
+    pub decision: Option<RouteDecision>,
+    /// Where the route sends answers (collections, filters, prompt, tier, refusal).
+    pub target: Option<RouteTarget>,
+    /// Classification time, ms (the query embedding included, from the cache when there).
+    pub took_ms: f64,
+}
+
+/// A route without its examples.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RouteTarget {
+    /// The route.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// Examples it was fitted on.
+    pub examples: usize,
+    /// Collections it answers from (empty: the request's).
+    pub collections: Vec<String>,
+    /// Filters it adds, `field=value`.
+    pub filters: Vec<String>,
+    /// Prompt template.
+    pub prompt: Option<String>,
+    /// Model tier.
+    pub tier: Option<String>,
+    /// Its refusal, when it refuses.
+    pub refusal: Option<String>,
+}
+
+impl From<&RouteSpec> for RouteTarget {
+    fn from(r: &RouteSpec) -> Self {
+        RouteTarget {
+            name: r.name.clone(),
+            description: r.description.clone(),
+            examples: r.examples.len(),
+            collections: r.collections.clone(),
+            filters: r.filters.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            prompt: r.prompt.clone(),
+            tier: r.tier.clone(),
+            refusal: r.refusal.clone(),
+        }
+    }
+}
+
+/// Most characters a question to classify may have.
+const MAX_QUERY_CHARS: usize = 4000;
+
+/// Classify a question into a route (or out of scope) without answering it.
+#[utoipa::path(post, path = "/v1/route", tag = "query",
+    request_body = RouteBody,
+    responses(
+        (status = 200, description = "The route, its probability and candidates", body = RouteResponse),
+        (status = 400, description = "Empty or over-long question", body = crate::error::ErrorBody),
+    ))]
+pub async fn classify(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RouteBody>,
+) -> Result<Json<RouteResponse>, ApiError> {
+    let n = body.query.trim().chars().count();
+    if n == 0 || n > MAX_QUERY_CHARS {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("`query` must have 1 to {MAX_QUERY_CHARS} characters, got {n}"),
+        ));
+    }
+    let out = blocking(&state, move |inner| {
+        let engine = inner.read();
+        let start = std::time::Instant::now();
+        let decision = engine.classify_route(&body.query)?;
+        let took_ms = start.elapsed().as_secs_f64() * 1e3;
+        let router = engine.router();
+        let target = decision
+            .as_ref()
+            .and_then(|d| d.route.as_deref())
+            .and_then(|n| router.route(n))
+            .map(RouteTarget::from);
+        Ok(RouteResponse {
+            decision,
+            target,
+            took_ms,
+        })
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+/// `GET /v1/admin/routes` response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RoutesView {
+    /// Version in use (0: none defined).
+    pub version: u64,
+    /// The routes (examples as counts).
+    pub routes: Vec<RouteTarget>,
+    /// Out-of-scope examples fitted on.
+    pub out_of_scope_examples: usize,
+    /// How the out-of-scope gate was tuned.
+    pub fit: Option<FitSummary>,
+    /// Stored versions, oldest first: version, time, source, route names.
+    pub versions: Vec<VersionInfo>,
+}
+
+/// A stored version in brief.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VersionInfo {
+    /// The version.
+    pub version: u64,
+    /// When it was stored, unix ms.
+    pub created_ms: i64,
+    /// `settings` or `api`.
+    pub source: String,
+    /// Its routes' names.
+    pub routes: Vec<String>,
+}
+
+impl From<&RouteVersion> for VersionInfo {
+    fn from(v: &RouteVersion) -> Self {
+        VersionInfo {
+            version: v.version,
+            created_ms: v.created_ms,
+            source: v.source.clone(),
+            routes: v.set.routes.iter().map(|r| r.name.clone()).collect(),
+        }
+    }
+}
+
+fn view(engine: &lore_rag::Engine) -> Result<RoutesView, ApiError> {
+    let router = engine.router();
+    Ok(RoutesView {
+        version: router.version(),
+        routes: router.routes().iter().map(RouteTarget::from).collect(),
+        out_of_scope_examples: router.set().out_of_scope_examples.len(),
+        fit: router.summary().cloned(),
+        versions: engine
+            .route_versions()?
+            .iter()
+            .map(VersionInfo::from)
+            .collect(),
+    })
+}
+
+/// The route set in use and its versions (admin).
+#[utoipa::path(get, path = "/v1/admin/routes", tag = "admin",
+    responses(
+        (status = 200, description = "Routes, the gate's tuning, versions", body = RoutesView),
+        (status = 403, description = "Not an admin key", body = crate::error::ErrorBody),
+    ))]
+pub async fn get_routes(State(state): State<AppState>) -> Result<Json<RoutesView>, ApiError> {
+    Ok(Json(
+        blocking(&state, move |inner| view(&inner.read())).await?,
+    ))
+}
+
+/// `PUT /v1/admin/routes` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoutesBody {
+    /// The new route set (examples inline; `[]` turns routing off).
+    pub routes: Vec<RouteSpec>,
+}
+
+/// Replace the route set (admin): checked, fitted, stored as the next version and used
+/// from the next request, without a restart.
+#[utoipa::path(put, path = "/v1/admin/routes", tag = "admin",
+    request_body = RoutesBody,
+    responses(
+        (status = 200, description = "The new set in use", body = RoutesView),
+        (status = 400, description = "Invalid routes (the message names the route)", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin key", body = crate::error::ErrorBody),
+    ))]
+pub async fn put_routes(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RoutesBody>,
+) -> Result<Json<RoutesView>, ApiError> {
+    let out = blocking(&state, move |inner| {
+        let engine = inner.read();
+        engine.set_routes(body.routes)?;
+        view(&engine)
+    })
+    .await?;
+    Ok(Json(out))
+}

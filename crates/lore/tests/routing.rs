@@ -1,0 +1,269 @@
+//! Question routing end to end: `[[routes]]` in lore.toml fitted at start, `POST
+//! /v1/route`, routed answers (`route: true`, chat model `auto`) going to their route's
+//! collection or refused, a scoped key that a route cannot take past its scope, and route
+//! sets replaced through `/v1/admin/routes` without a restart, versioned and kept across one.
+
+mod common;
+
+use common::http::{client_with_key, json_of, post_json};
+use common::{copy_subset, lore, run, Server};
+use serde_json::{json, Value};
+
+const ROUTES: &str = r#"
+[routing]
+out_of_scope = "refuse"
+refusal_message = "Out of scope: I answer questions about Rust and the Apache web server."
+out_of_scope_examples = [
+    "what is the weather like tomorrow", "tell me a joke", "who won the football game",
+    "recommend a good pizza place", "how tall is mount everest", "what's a good movie tonight",
+    "how do I bake sourdough bread", "what time is it in tokyo",
+]
+
+[[routes]]
+name = "rust"
+description = "The Rust programming language"
+collections = ["rust"]
+examples = [
+    "how do I add an element to a vector", "what is ownership in rust", "how does borrowing work",
+    "when is a value dropped", "how do I iterate over a hash map", "what is a string slice",
+    "how do I update a value in a hashmap", "what does the borrow checker do",
+    "can a vector hold different types", "what is the difference between String and &str",
+]
+
+[[routes]]
+name = "apache"
+description = "The Apache HTTP server"
+collections = ["httpd"]
+examples = [
+    "how do I configure a virtual host", "which port does apache listen on",
+    "how do I restrict access by ip address", "how do I build httpd from source",
+    "what is name-based virtual hosting", "how do I bind the server to an address",
+    "how to deny access to a directory", "where is httpd.conf", "how to install apache httpd",
+    "configure listen directive",
+]
+"#;
+
+fn route(server: &Server, q: &str) -> Value {
+    let (s, v) = post_json(
+        &server.client(),
+        &server.at("/v1/route"),
+        json!({ "query": q }),
+    );
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+fn answer(c: &reqwest::blocking::Client, server: &Server, q: &str) -> (u16, Value) {
+    post_json(
+        c,
+        &server.at("/v1/answer"),
+        json!({"query": q, "route": true, "generator": "extractive"}),
+    )
+}
+
+#[test]
+fn routes_send_questions_to_their_collection_refuse_the_rest_and_change_without_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = copy_subset(&dir.path().join("docs"));
+    let data = dir.path().join("data");
+    let pick = |prefix: &str| -> Vec<_> {
+        files
+            .iter()
+            .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with(prefix))
+            .cloned()
+            .collect()
+    };
+    for (collection, prefix) in [("rust", "rust-book"), ("httpd", "httpd")] {
+        let out = run(lore(&data)
+            .args(["ingest", "--collection", collection])
+            .args(pick(prefix)));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::write(data.join("lore.toml"), ROUTES).unwrap();
+    let mut server = Server::start(&data, &[]);
+    let admin = server.client();
+
+    // Classification only.
+    let v = route(&server, "How do I push an item onto a Vec?");
+    assert_eq!(v["decision"]["route"], "rust", "{v}");
+    assert_eq!(v["decision"]["version"], 1, "{v}");
+    assert_eq!(v["target"]["collections"], json!(["rust"]), "{v}");
+    let v = route(
+        &server,
+        "How can I set up two websites on one IP with virtual hosts?",
+    );
+    assert_eq!(v["decision"]["route"], "apache", "{v}");
+    let v = route(&server, "What's the capital of Australia?");
+    assert_eq!(v["decision"]["route"], Value::Null, "{v}");
+    assert!(v["decision"]["out_of_scope_reason"].is_string(), "{v}");
+
+    // A routed answer cites its route's collection only, and says which route it took.
+    let (s, a) = answer(&admin, &server, "How do I push an item onto a Vec?");
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(a["route"]["name"], "rust", "{a}");
+    assert_eq!(a["route"]["version"], 1, "{a}");
+    let sources: Vec<&str> = a["context"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["source"].as_str().unwrap())
+        .collect();
+    assert!(
+        !sources.is_empty() && sources.iter().all(|s| s.contains("rust-book")),
+        "{sources:?}"
+    );
+
+    // Out of scope: refused with the configured message, nothing retrieved.
+    let (s, a) = answer(&admin, &server, "Tell me a funny joke about cats");
+    assert_eq!(s, 200, "{a}");
+    assert!(
+        a["answer"].as_str().unwrap().starts_with("Out of scope"),
+        "{a}"
+    );
+    assert_eq!(a["route"]["refused"], true, "{a}");
+    assert!(a["context"].as_array().unwrap().is_empty(), "{a}");
+
+    // A key scoped to `httpd` cannot reach `rust` through a route.
+    let (s, created) = post_json(
+        &admin,
+        &server.at("/v1/admin/keys"),
+        json!({"name": "httpd-only", "role": "reader", "collections": ["httpd"]}),
+    );
+    assert_eq!(s, 201, "{created}");
+    let scoped = client_with_key(created["key"].as_str().unwrap());
+    let (s, a) = answer(&scoped, &server, "How do I push an item onto a Vec?");
+    assert!(s == 403 || s == 404, "{s} {a}");
+    let (s, a) = answer(
+        &scoped,
+        &server,
+        "How do I configure name-based virtual hosts?",
+    );
+    assert_eq!(
+        (s, a["route"]["name"].as_str()),
+        (200, Some("apache")),
+        "{a}"
+    );
+
+    // Chat completions with model `auto` are routed too.
+    let (s, c) = post_json(
+        &admin,
+        &server.at("/v1/chat/completions"),
+        json!({"model": "auto", "messages": [{"role": "user", "content": "Which port does Apache listen on by default?"}]}),
+    );
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["route"]["name"], "apache", "{c}");
+
+    // Replace the set through the API: a refusing route, version 2, used at once.
+    let mut routes: Vec<Value> = Vec::new();
+    let settings: toml::Table = toml::from_str(ROUTES).unwrap();
+    for r in settings["routes"].as_array().unwrap() {
+        routes.push(serde_json::to_value(r).unwrap());
+    }
+    routes.push(json!({
+        "name": "legal",
+        "examples": ["can I sue my landlord", "is this contract legally binding", "do I need a lawyer",
+                     "what are my rights if I am fired", "how do I file a lawsuit"],
+        "refusal": "Legal questions go to the legal team.",
+    }));
+    let put = |body: Value| {
+        json_of(
+            admin
+                .put(server.at("/v1/admin/routes"))
+                .json(&body)
+                .send()
+                .unwrap(),
+        )
+    };
+    let (s, v) = put(json!({ "routes": routes }));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["version"], 2, "{v}");
+    assert_eq!(v["routes"].as_array().unwrap().len(), 3, "{v}");
+    let (s, a) = answer(
+        &admin,
+        &server,
+        "Should I hire a lawyer to sue my employer?",
+    );
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(a["route"]["name"], "legal", "{a}");
+    assert_eq!(a["answer"], "Legal questions go to the legal team.", "{a}");
+    assert_eq!(a["route"]["version"], 2, "{a}");
+
+    // A bad set is refused with its reason, and the one in use stays.
+    let (s, v) = put(
+        json!({"routes": [{"name": "a", "examples": ["x"]}, {"name": "a", "examples": ["y"]}]}),
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("invalid_routes")),
+        "{v}"
+    );
+    let (s, v) = put(
+        json!({"routes": [{"name": "a", "examples_file": "/etc/passwd"}, {"name": "b", "examples": ["y"]}]}),
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("invalid_routes")),
+        "{v}"
+    );
+    // Hostile sets: too many routes, an over-long example, 100,000 levels of nesting.
+    let many: Vec<Value> = (0..1001)
+        .map(|i| json!({"name": format!("r{i}"), "examples": ["x"]}))
+        .collect();
+    let (s, v) = put(json!({ "routes": many }));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("invalid_routes")),
+        "{v}"
+    );
+    let (s, v) = put(
+        json!({"routes": [{"name": "a", "examples": ["x".repeat(2001)]}, {"name": "b", "examples": ["y"]}]}),
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("invalid_routes")),
+        "{v}"
+    );
+    let nested = format!(
+        "{{\"routes\": {}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let r = admin
+        .put(server.at("/v1/admin/routes"))
+        .header("content-type", "application/json")
+        .body(nested)
+        .send()
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    let (s, v) = post_json(&scoped, &server.at("/v1/admin/routes"), json!({}));
+    assert!(s == 403 || s == 405, "{s} {v}");
+    let (_, v) = json_of(admin.get(server.at("/v1/admin/routes")).send().unwrap());
+    assert_eq!(v["version"], 2, "{v}");
+    assert_eq!(v["versions"].as_array().unwrap().len(), 2, "{v}");
+
+    // Routed answers are counted by route and outcome.
+    let metrics = admin
+        .get(server.at("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("lore_routed_total{route=\"rust\",outcome=\"answered\"}")
+            || metrics.contains("lore_routed_total{outcome=\"answered\",route=\"rust\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("route=\"out_of_scope\""), "{metrics}");
+
+    // A restart keeps the latest change (lore.toml did not change since version 1).
+    server.stop();
+    let server = Server::start(&data, &[]);
+    assert_eq!(
+        route(&server, "is my contract legally binding")["decision"]["version"],
+        2
+    );
+}
