@@ -46,17 +46,8 @@ struct RawRow {
 /// [`EvalError::Io`]; [`EvalError::Format`] naming the line that is not
 /// `{"text": ..., "intent" | "route" | "label": ...}`.
 pub fn read_rows(path: &Path) -> Result<Vec<RouteRow>, EvalError> {
-    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
     let mut rows = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let raw: RawRow = serde_json::from_str(line)
-            .map_err(|e| EvalError::Format(format!("{}:{}: {e}", path.display(), i + 1)))?;
+    for raw in read_json_lines::<RawRow>(path)? {
         let label = raw
             .intent
             .filter(|l| !OOS_LABELS.contains(&l.to_ascii_lowercase().as_str()));
@@ -67,6 +58,25 @@ pub fn read_rows(path: &Path) -> Result<Vec<RouteRow>, EvalError> {
         });
     }
     Ok(rows)
+}
+
+/// The JSON objects of a JSON-lines file, blank lines skipped.
+///
+/// # Errors
+/// [`EvalError::Io`]; [`EvalError::Format`] naming the file and line that does not parse.
+pub fn read_json_lines<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, EvalError> {
+    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| EvalError::Format(format!("{}:{}: {e}", path.display(), i + 1)))
+        })
+        .collect()
 }
 
 /// `n` examples of every label, out-of-scope counted as one, drawn at random with a fixed

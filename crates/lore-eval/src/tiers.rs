@@ -41,24 +41,14 @@ fn yes() -> bool {
 /// # Errors
 /// [`EvalError::Io`]; [`EvalError::Format`] naming the line.
 pub fn read_tier_rows(path: &Path) -> Result<Vec<TierRow>, EvalError> {
-    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut rows = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let r: RawRow = serde_json::from_str(line)
-            .map_err(|e| EvalError::Format(format!("{}:{}: {e}", path.display(), i + 1)))?;
-        rows.push(TierRow {
+    Ok(crate::routes::read_json_lines::<RawRow>(path)?
+        .into_iter()
+        .map(|r| TierRow {
             text: r.text,
             small_ok: r.small_ok,
             large_ok: r.large_ok,
-        });
-    }
-    Ok(rows)
+        })
+        .collect())
 }
 
 /// The report of `lore eval tiers`.

@@ -382,6 +382,7 @@ impl EmbeddedGenerator {
                 completion_tokens,
             },
             notice: None,
+            endpoint: None,
         })
     }
 }

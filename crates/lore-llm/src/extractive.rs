@@ -120,6 +120,7 @@ impl Generator for ExtractiveGenerator {
             // No LLM ran: no tokens to count or pay for.
             usage: Usage::default(),
             notice: None,
+            endpoint: None,
         })
     }
 }

@@ -22,12 +22,14 @@ mod extractive;
 mod openai;
 mod sentences;
 mod stop;
+pub mod tiers;
 
 pub use embedded::{EmbeddedConfig, EmbeddedGenerator};
 pub use error::LlmError;
 pub use extractive::ExtractiveGenerator;
 pub use openai::{OpenAiConfig, OpenAiGenerator};
 pub use sentences::split_sentences;
+pub use tiers::{EndpointStats, TierConfig, TierEndpoint, TierPool, Tiers};
 
 use serde::{Deserialize, Serialize};
 
@@ -161,6 +163,8 @@ pub struct Generation {
     pub usage: Usage,
     /// A notice for the user (the fallback provider answered, say), if any.
     pub notice: Option<String>,
+    /// The endpoint that answered, when a tier chose among several.
+    pub endpoint: Option<String>,
 }
 
 /// Receives each piece of generated text as soon as it is decoded.

@@ -65,6 +65,9 @@ pub struct AnswerRequest {
     pub routed: bool,
     /// The route taken, set by [`Engine::apply_route`] and copied into the answer.
     pub route: Option<crate::RouteInfo>,
+    /// Answer with this model tier (`[llm.tiers.<name>]`) instead of `generator`; a route
+    /// may pin one.
+    pub tier: Option<String>,
 }
 
 /// Largest `max_tokens` an answer may ask for.
@@ -95,6 +98,7 @@ impl AnswerRequest {
             memory: false,
             routed: false,
             route: None,
+            tier: None,
         }
     }
 }
@@ -233,6 +237,9 @@ pub struct Answer {
     /// The route that chose the collections, filters and prompt (routed requests only).
     #[serde(default)]
     pub route: Option<crate::RouteInfo>,
+    /// The endpoint that answered, when a model tier chose among several.
+    #[serde(default)]
+    pub endpoint: Option<String>,
 }
 
 impl Answer {
@@ -261,6 +268,7 @@ impl Answer {
             cached: None,
             cache_key: None,
             route: Some(route),
+            endpoint: None,
         }
     }
 }
@@ -395,7 +403,10 @@ impl Engine {
     ) -> Result<Answer, EngineError> {
         let started = Instant::now();
         let setup = self.setup(req)?;
-        let generator = self.requested_generator(req, setup.kind)?;
+        let generator = match &req.tier {
+            Some(t) => self.tier(t)?,
+            None => self.requested_generator(req, setup.kind)?,
+        };
         let mut timings = AnswerTimings::default();
         let hits = self.retrieve(req, &setup.search)?;
         timings.retrieve = ms(started);
@@ -492,6 +503,7 @@ impl Engine {
                 cached: None,
                 cache_key: None,
                 route: None,
+                endpoint: None,
             });
         }
 
@@ -533,6 +545,7 @@ impl Engine {
             cached: None,
             cache_key: None,
             route: None,
+            endpoint: generated.endpoint.clone(),
         };
         // A fallback's answer is not what the requested generator would write: not cached,
         // so the next request tries the generator again.
@@ -654,7 +667,12 @@ impl Engine {
         let started = Instant::now();
         let s = self.setup(req)?;
         // Never load a model here (seconds, and the caller may be an async thread).
-        let Some(generator) = self.loaded_generator(s.kind) else {
+        // Never built here: a tier's HTTP clients may not be made on an async thread.
+        let loaded = match &req.tier {
+            Some(t) => self.loaded_tier(t),
+            None => self.loaded_generator(s.kind),
+        };
+        let Some(generator) = loaded else {
             return Ok(None);
         };
         // Several collections, or the memory, are not probed here: their answer is computed.
@@ -754,7 +772,12 @@ impl Engine {
             .join(",");
         Ok(Setup {
             question,
-            kind: req.generator.unwrap_or(llm.generator),
+            // A tier is a set of OpenAI-compatible endpoints.
+            kind: if req.tier.is_some() {
+                GeneratorKind::OpenAi
+            } else {
+                req.generator.unwrap_or(llm.generator)
+            },
             llm,
             template,
             search,
@@ -806,6 +829,50 @@ impl Engine {
             ))),
             other => other,
         }
+    }
+
+    /// The model tier `name` (`[llm.tiers.<name>]`), built on first use.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidRequest`] for a tier not configured; [`EngineError::Llm`] for
+    /// a tier whose endpoints are misconfigured.
+    pub fn tier(&self, name: &str) -> Result<Arc<dyn Generator>, EngineError> {
+        let mut tiers = self
+            .tiers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(t) = tiers.get(name) {
+            return Ok(t.clone());
+        }
+        let Some(config) = self.config.llm.tiers.get(name) else {
+            return Err(EngineError::InvalidRequest(format!(
+                "model tier `{name}` is not configured ([llm.tiers.{name}])"
+            )));
+        };
+        let pool = Arc::new(lore_llm::TierPool::new(
+            name,
+            config,
+            &self.config.llm.openai,
+        )?);
+        tiers.insert(name.to_owned(), pool.clone());
+        Ok(pool)
+    }
+
+    /// The tier `name` if it is built and no other thread holds the registry.
+    fn loaded_tier(&self, name: &str) -> Option<Arc<dyn Generator>> {
+        let pool = self.tiers.try_lock().ok()?.get(name).cloned()?;
+        Some(pool)
+    }
+
+    /// Per-endpoint figures of the tiers in use (built so far).
+    pub fn tier_stats(&self) -> Vec<(String, Vec<lore_llm::EndpointStats>)> {
+        let tiers = self
+            .tiers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out: Vec<_> = tiers.iter().map(|(n, p)| (n.clone(), p.stats())).collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 
     /// The generator of `kind` if it is loaded and no other thread holds the registry.

@@ -83,6 +83,8 @@ pub struct Engine {
     pub(crate) query_batcher: lore_embed::Batcher,
     /// Generators loaded so far (a GGUF model loads on first use).
     pub(crate) generators: Mutex<HashMap<GeneratorKind, Arc<dyn lore_llm::Generator>>>,
+    /// Model tiers built so far (`[llm.tiers]`), by name.
+    pub(crate) tiers: Mutex<HashMap<String, Arc<lore_llm::TierPool>>>,
     /// Query embedding, retrieval and answer caches.
     pub(crate) caches: Arc<EngineCaches>,
     /// PII masking and blocked topics.
@@ -140,6 +142,7 @@ impl Engine {
             prompts,
             query_batcher: lore_embed::Batcher::new(),
             generators: Mutex::new(HashMap::new()),
+            tiers: Mutex::new(HashMap::new()),
             caches,
             guard,
             memory,

@@ -50,6 +50,9 @@ pub struct LlmConfig {
     pub prompt: String,
     /// Grounding check.
     pub grounding: GroundingConfig,
+    /// Model tiers: name → OpenAI-compatible endpoints shared by least outstanding
+    /// requests, with ejection and failover (`[llm.tiers.small]`, `[llm.tiers.large]`).
+    pub tiers: lore_llm::Tiers,
 }
 
 impl Default for LlmConfig {
@@ -71,6 +74,7 @@ impl Default for LlmConfig {
             top_k: 5,
             prompt: "default".into(),
             grounding: GroundingConfig::default(),
+            tiers: lore_llm::Tiers::new(),
         }
     }
 }
@@ -80,6 +84,11 @@ impl LlmConfig {
     pub fn redacted(&self) -> Self {
         let mut c = self.clone();
         for endpoint in std::iter::once(&mut c.openai).chain(c.fallback.as_mut()) {
+            if endpoint.api_key.is_some() {
+                endpoint.api_key = Some("<redacted>".into());
+            }
+        }
+        for endpoint in c.tiers.values_mut().flat_map(|t| t.endpoints.iter_mut()) {
             if endpoint.api_key.is_some() {
                 endpoint.api_key = Some("<redacted>".into());
             }

@@ -85,6 +85,7 @@ impl Engine {
             .clone()
             .unwrap_or_else(|| data_dir.to_path_buf());
         let from_settings = RouteSet::resolve(&config.routes, &config.routing, &base)?;
+        check_tiers(&from_settings, &config.llm.tiers)?;
         let all = versions(&dir)?;
         let last_from_settings = all.iter().rev().find(|v| v.source == "settings");
         let unchanged = match last_from_settings {
@@ -149,6 +150,7 @@ impl Engine {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let config = self.router().config().clone();
         let set = RouteSet::resolve(&routes, &config, &self.config.data_dir)?;
+        check_tiers(&set, &self.config.llm.tiers)?;
         let base = self
             .config
             .routes_base
@@ -219,6 +221,9 @@ impl Engine {
             },
             Some(spec) => {
                 info.tier.clone_from(&spec.tier);
+                if req.tier.is_none() {
+                    req.tier.clone_from(&spec.tier);
+                }
                 if spec.refusal.is_none() {
                     if let Some((first, rest)) = spec.collections.split_first() {
                         req.collection.clone_from(first);
@@ -268,6 +273,19 @@ impl Engine {
     pub(crate) fn embed_examples(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
         embed_normalized(self.embedder.as_ref(), texts)
     }
+}
+
+/// Every tier a route pins must be configured (`[llm.tiers.<name>]`).
+fn check_tiers(set: &RouteSet, tiers: &lore_llm::Tiers) -> Result<(), RouteError> {
+    for r in &set.routes {
+        if let Some(t) = r.tier.as_deref().filter(|t| !tiers.contains_key(*t)) {
+            return Err(RouteError::Invalid(format!(
+                "route `{}`: model tier `{t}` is not configured ([llm.tiers.{t}])",
+                r.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Embeds `texts` normalized like queries ([`lore_cache::normalize_text`]).

@@ -38,7 +38,11 @@ pub fn config_show(g: &Ctx) -> Result<ExitCode> {
 
 /// Validates a settings file alone.
 pub fn config_check(file: &Path) -> Result<ExitCode> {
-    Settings::check_file(file)?;
+    let settings = Settings::check_file(file)?;
+    // Routes too: names, sizes and example files (relative to the file), not fitted.
+    let base = file.parent().unwrap_or(Path::new("."));
+    lore_route::RouteSet::resolve(&settings.routes, &settings.routing, base)
+        .with_context(|| format!("{}", file.display()))?;
     println!("{}: ok", file.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -31,16 +31,26 @@ impl Ctx {
 
     /// The engine on these settings.
     pub fn engine(&self) -> Result<Engine> {
-        Ok(Engine::open(
-            self.settings().engine_config(self.data_dir.clone()),
-        )?)
+        Ok(Engine::open(self.engine_config())?)
     }
 
     /// An engine for measurements: caches off, so repeated queries are computed each time.
     pub fn engine_uncached(&self) -> Result<Engine> {
-        let mut config = self.settings().engine_config(self.data_dir.clone());
+        let mut config = self.engine_config();
         config.cache.enabled = false;
         Ok(Engine::open(config)?)
+    }
+
+    /// The engine's settings; route example files are relative to the settings file.
+    fn engine_config(&self) -> lore_rag::EngineConfig {
+        let mut config = self.settings().engine_config(self.data_dir.clone());
+        config.routes_base = self
+            .resolved
+            .file
+            .as_ref()
+            .and_then(|f| f.parent())
+            .map(std::path::Path::to_path_buf);
+        config
     }
 }
 

@@ -100,19 +100,7 @@ pub fn run(g: &Ctx, c: RoutesCommand) -> Result<ExitCode> {
         }
         RoutesCommand::TrainTier(a) => {
             let rows = lore_eval::tiers::read_tier_rows(&a.file)?;
-            let texts: Vec<RouteRow> = rows
-                .iter()
-                .map(|r| RouteRow {
-                    text: r.text.clone(),
-                    label: None,
-                    domain: None,
-                })
-                .collect();
-            let emb = embed_rows(
-                engine.embedder(),
-                &texts,
-                &g.data_dir.join("cache").join("eval-embeddings"),
-            )?;
+            let emb = embed_texts(g, &engine, rows.iter().map(|r| r.text.as_str()))?;
             let t = std::time::Instant::now();
             let router = lore_eval::tiers::train_tier(&rows, &emb)?;
             let dir = g.data_dir.join("routes");
@@ -135,19 +123,7 @@ pub fn run(g: &Ctx, c: RoutesCommand) -> Result<ExitCode> {
 pub fn eval_tiers(g: &Ctx, a: EvalTiersArgs) -> Result<ExitCode> {
     let rows = lore_eval::tiers::read_tier_rows(&a.file)?;
     let engine = g.engine()?;
-    let texts: Vec<RouteRow> = rows
-        .iter()
-        .map(|r| RouteRow {
-            text: r.text.clone(),
-            label: None,
-            domain: None,
-        })
-        .collect();
-    let emb = embed_rows(
-        engine.embedder(),
-        &texts,
-        &g.data_dir.join("cache").join("eval-embeddings"),
-    )?;
+    let emb = embed_texts(g, &engine, rows.iter().map(|r| r.text.as_str()))?;
     let r = lore_eval::tiers::evaluate_tiers(&rows, &emb, a.folds)?;
     if g.json {
         println!("{}", serde_json::to_string(&r)?);
@@ -190,8 +166,7 @@ pub fn eval_routes(g: &Ctx, a: EvalRoutesArgs) -> Result<ExitCode> {
     });
     let domains = routes::domain_map(domains_file.as_deref(), &train_rows)?;
     let engine = g.engine()?;
-    let cache_dir = g.data_dir.join("cache").join("eval-embeddings");
-    let embed = |rows: &[RouteRow]| embed_rows(engine.embedder(), rows, &cache_dir);
+    let embed = |rows: &[RouteRow]| embed_texts(g, &engine, rows.iter().map(|r| r.text.as_str()));
     let train_emb = embed(&train_rows)?;
     let eval_emb = embed(&eval_rows)?;
     let val_emb = val_rows.as_deref().map(embed).transpose()?;
@@ -278,15 +253,14 @@ fn print_report(r: &RoutesReport) {
 /// Embeddings of the rows' normalized texts (as the query path embeds them), read back
 /// from `cache_dir` when this model embedded these exact texts before: a file named by the
 /// sha256 of the model id and the texts, `u32` count and dim then little-endian f32s.
-fn embed_rows(
-    embedder: &dyn Embedder,
-    rows: &[RouteRow],
-    cache_dir: &Path,
+fn embed_texts<'a>(
+    g: &Ctx,
+    engine: &lore_rag::Engine,
+    texts: impl Iterator<Item = &'a str>,
 ) -> Result<Vec<Vec<f32>>> {
-    let texts: Vec<String> = rows
-        .iter()
-        .map(|r| lore_cache::normalize_text(&r.text))
-        .collect();
+    let embedder: &dyn Embedder = engine.embedder();
+    let cache_dir = g.data_dir.join("cache").join("eval-embeddings");
+    let texts: Vec<String> = texts.map(lore_cache::normalize_text).collect();
     let mut h = Sha256::new();
     h.update(embedder.model_id().as_bytes());
     for t in &texts {

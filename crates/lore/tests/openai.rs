@@ -92,8 +92,13 @@ fn models_dir() -> PathBuf {
         .unwrap_or_else(|| tools_dir().parent().unwrap().join("models"))
 }
 
-/// Starts llama-server on the SmolLM2 GGUF and waits for /health.
+/// Starts llama-server on the SmolLM2 GGUF on a free port and waits for /health.
 fn llama_server() -> (Server, String) {
+    llama_server_on(free_port())
+}
+
+/// Starts llama-server on `port` and waits for /health.
+fn llama_server_on(port: u16) -> (Server, String) {
     let bin = tools_dir().join("llama-server");
     assert!(
         bin.is_file(),
@@ -101,7 +106,6 @@ fn llama_server() -> (Server, String) {
         bin.display()
     );
     let gguf = models_dir().join("llm/SmolLM2-135M-Instruct.Q4_1.gguf");
-    let port = free_port();
     let child = Command::new(bin)
         .arg("-m")
         .arg(&gguf)
@@ -501,4 +505,90 @@ fn meeting_memory_falls_back_to_rules_when_the_llm_is_unreachable() {
     assert_eq!(r["llm"]["summarized"], 0, "{r}");
     // One failed call for the types and one for the summaries: the rest skip the LLM.
     assert_eq!(r["llm"]["failed_calls"], 2, "{r}");
+}
+
+/// A model tier of two real llama-servers: answers are spread over both, one killed is
+/// ejected at its first failure and its requests fail over with nothing failed, and once
+/// restarted the prober takes it back.
+#[test]
+fn a_tier_spreads_answers_over_two_servers_and_survives_one_dying() {
+    let (a, url_a) = llama_server();
+    let (_b, url_b) = llama_server();
+    let port_a: u16 = url_a
+        .trim_end_matches("/v1")
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::copy_data_dir(
+        data(),
+        dir.path(),
+        &format!(
+            "[cache]\nenabled = false\n[llm]\nextractive_fallback = false\n[llm.openai]\nconnect_timeout_ms = 1000\nread_timeout_ms = 30000\n[llm.tiers.small]\ncooldown = 60000\nprobe_interval = 200\nendpoints = [{{base_url = '{url_a}', model = 'smollm2'}}, {{base_url = '{url_b}', model = 'smollm2'}}]\n"
+        ),
+    );
+    let server = common::Server::start(&data, &[]);
+    let ask = |q: &str| -> Value {
+        let (s, v) = common::http::post_json(
+            &server.client(),
+            &server.at("/v1/answer"),
+            serde_json::json!({"query": q, "collection": "docs", "tier": "small", "top_k": 1, "max_tokens": 8}),
+        );
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["generator"], "openai", "{v}");
+        v
+    };
+    // Both endpoints serve while both are up.
+    let endpoints: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|i| s.spawn(move || ask(&format!("What does a vector store? ({i})"))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap()["endpoint"].as_str().unwrap().to_string())
+            .collect()
+    });
+    assert!(
+        endpoints.contains(&url_a) && endpoints.contains(&url_b),
+        "{endpoints:?}"
+    );
+
+    // One dies: every answer still succeeds, from the other, and the dead one is ejected.
+    drop(a);
+    // (The dead one is tried once the load evens out: least served goes first among idle
+    // endpoints; that request fails over at once and reports the ejection.)
+    let mut ejected = false;
+    for i in 0..10 {
+        let v = ask(&format!("How do I bind Apache to a port? ({i})"));
+        assert_eq!(v["endpoint"], url_b.as_str(), "{v}");
+        let notices = v["notices"].to_string();
+        if notices.contains("ejected") && notices.contains(&url_a) {
+            ejected = true;
+            break;
+        }
+    }
+    assert!(ejected, "the dead endpoint was never tried and ejected");
+    // Ejected: the next answers do not try it again.
+    for i in 0..2 {
+        let v = ask(&format!("Where is httpd.conf? ({i})"));
+        assert_eq!(v["endpoint"], url_b.as_str(), "{v}");
+        assert!(!v["notices"].to_string().contains("ejected"), "{v}");
+    }
+
+    // Restarted on the same port, the prober takes it back.
+    let (_a2, _) = llama_server_on(port_a);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut i = 0;
+    loop {
+        i += 1;
+        if ask(&format!("What is ownership in Rust? ({i})"))["endpoint"] == url_a.as_str() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the restarted endpoint was never taken back"
+        );
+    }
 }

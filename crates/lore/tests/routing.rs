@@ -84,6 +84,18 @@ fn routes_send_questions_to_their_collection_refuse_the_rest_and_change_without_
         );
     }
     std::fs::write(data.join("lore.toml"), ROUTES).unwrap();
+    // `lore config check` reads the routes too (not fitted).
+    let check = |file: &std::path::Path| run(lore(&data).args(["config", "check"]).arg(file));
+    assert!(check(&data.join("lore.toml")).status.success());
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[routes]]\nname = \"a\"\nexamples_file = \"missing.txt\"\n[[routes]]\nname = \"b\"\nexamples = [\"x\"]\n").unwrap();
+    let out = check(&bad);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("missing.txt"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut server = Server::start(&data, &[]);
     let admin = server.client();
 
@@ -266,4 +278,122 @@ fn routes_send_questions_to_their_collection_refuse_the_rest_and_change_without_
         route(&server, "is my contract legally binding")["decision"]["version"],
         2
     );
+}
+
+fn shared(rel: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(rel)
+}
+
+/// CLINC150's banking domain (15 intents) and its out-of-scope rows, from `file`.
+fn banking_subset(file: &str, to: &std::path::Path) -> usize {
+    let domains: Value = serde_json::from_str(
+        &std::fs::read_to_string(shared("intents/clinc150/domains.json")).unwrap(),
+    )
+    .unwrap();
+    let banking: Vec<&str> = domains["banking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(banking.len(), 15);
+    let text = std::fs::read_to_string(shared(&format!("intents/clinc150/{file}"))).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let intent = v["intent"].as_str().unwrap();
+            intent == "oos" || banking.contains(&intent)
+        })
+        .collect();
+    std::fs::write(to, kept.join("\n")).unwrap();
+    kept.len()
+}
+
+#[test]
+fn eval_routes_and_tiers_score_real_labelled_questions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (train, val) = (dir.path().join("train.jsonl"), dir.path().join("val.jsonl"));
+    banking_subset("train.jsonl", &train);
+    let val_rows = banking_subset("val.jsonl", &val);
+    let eval = |extra: &[&str]| -> Value {
+        common::json(
+            lore(&data)
+                .args(["--json", "eval", "routes"])
+                .arg(&val)
+                .arg("--train")
+                .arg(&train)
+                .arg("--val")
+                .arg(&val)
+                .args(extra),
+        )
+    };
+    let r = eval(&[]);
+    assert_eq!(r["labels"], 15, "{r}");
+    assert_eq!(r["eval"]["questions"], val_rows, "{r}");
+    assert_eq!(
+        (
+            r["eval"]["in_scope"].as_u64(),
+            r["eval"]["out_of_scope"].as_u64()
+        ),
+        (Some(300), Some(100))
+    );
+    assert_eq!(r["gate"]["tuned_on"], "val", "{r}");
+    let acc = r["eval"]["in_scope_accuracy"].as_f64().unwrap();
+    let recall = r["eval"]["oos_recall"].as_f64().unwrap();
+    assert!(
+        acc > 0.9 && recall >= 0.8,
+        "in-scope {acc}, out-of-scope recall {recall}"
+    );
+    assert!(r["domain_accuracy"].as_f64().unwrap() >= acc, "{r}");
+    assert!(r["latency_ms"]["p50"].as_f64().unwrap() > 0.0, "{r}");
+    // Few-shot: 10 per intent and 10 out-of-scope, the same draw every run.
+    let few = eval(&["--few-shot", "10"]);
+    assert_eq!(few["train_examples"], 160, "{few}");
+    assert_eq!(
+        few["eval"]["in_scope_accuracy"],
+        eval(&["--few-shot", "10"])["eval"]["in_scope_accuracy"]
+    );
+
+    // Tier routing on the first 400 RouteLLM MMLU questions.
+    let mmlu = std::fs::read_to_string(shared("routing/routellm-mmlu-train.jsonl")).unwrap();
+    let rows: Vec<&str> = mmlu.lines().take(400).collect();
+    let (small, large) = rows.iter().fold((0, 0), |(s, l), row| {
+        let v: Value = serde_json::from_str(row).unwrap();
+        (
+            s + usize::from(v["weak_correct"] == true),
+            l + usize::from(v["strong_correct"] == true),
+        )
+    });
+    let tiers = dir.path().join("tiers.jsonl");
+    std::fs::write(&tiers, rows.join("\n")).unwrap();
+    let t = common::json(
+        lore(&data)
+            .args(["--json", "eval", "tiers"])
+            .arg(&tiers)
+            .args(["--folds", "4"]),
+    );
+    let router = &t["router"];
+    assert_eq!(router["questions"], 400, "{t}");
+    assert!((router["small_accuracy"].as_f64().unwrap() - small as f64 / 400.0).abs() < 1e-9);
+    assert!((router["large_accuracy"].as_f64().unwrap() - large as f64 / 400.0).abs() < 1e-9);
+    let share = router["large_share_at_95"].as_f64().unwrap();
+    assert!(
+        (0.0..=1.0).contains(&share) && (0.0..=1.0).contains(&router["apgr"].as_f64().unwrap()),
+        "{t}"
+    );
+    // The curve starts at the small tier's accuracy and ends at the large tier's.
+    let curve = router["curve"].as_array().unwrap();
+    assert_eq!(curve[0]["quality"], router["small_accuracy"]);
+    assert_eq!(curve[curve.len() - 1]["quality"], router["large_accuracy"]);
+    let out = run(lore(&data).args(["routes", "train-tier"]).arg(&tiers));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(data.join("routes/tier-router.json").exists());
 }

@@ -81,14 +81,36 @@ impl OpenAiConfig {
     }
 }
 
-struct Endpoint {
-    config: OpenAiConfig,
+/// One endpoint: its settings and HTTP client (also a member of a [`crate::TierPool`]).
+pub(crate) struct Endpoint {
+    pub(crate) config: OpenAiConfig,
     client: Client,
     url: String,
 }
 
 impl Endpoint {
-    fn new(config: OpenAiConfig) -> Result<Self, LlmError> {
+    /// Asks the server for its model list (health checks, the tier prober), 2 s at most.
+    pub(crate) fn probe(&self) -> Result<String, LlmError> {
+        let url = format!("{}/models", self.config.base_url.trim_end_matches('/'));
+        let mut req = self.client.get(&url).timeout(Duration::from_secs(2));
+        if let Some(key) = &self.config.api_key {
+            req = req.bearer_auth(key);
+        }
+        let resp = req.send().map_err(|e| LlmError::Unreachable {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        if !resp.status().is_success() {
+            return Err(LlmError::Status {
+                url,
+                status: resp.status().as_u16(),
+                body: String::new(),
+            });
+        }
+        Ok(format!("GET {url}: {}", resp.status()))
+    }
+
+    pub(crate) fn new(config: OpenAiConfig) -> Result<Self, LlmError> {
         if config.base_url.is_empty() || config.model.is_empty() {
             return Err(LlmError::Config(
                 "the openai generator needs a base URL and a model (LORE_LLM_BASE_URL, LORE_LLM_MODEL or [llm.openai] in lore.toml)".into(),
@@ -190,7 +212,7 @@ impl Endpoint {
         delay.min(self.config.max_backoff)
     }
 
-    fn generate(
+    pub(crate) fn generate(
         &self,
         request: &GenerateRequest,
         on_token: TokenSink<'_>,
@@ -227,6 +249,7 @@ impl Endpoint {
             model: self.config.model.clone(),
             usage: usage.unwrap_or_default(),
             notice: None,
+            endpoint: None,
         })
     }
 
@@ -385,24 +408,7 @@ impl OpenAiGenerator {
 
 impl Generator for OpenAiGenerator {
     fn probe(&self) -> Result<String, LlmError> {
-        let ep = &self.primary;
-        let url = format!("{}/models", ep.config.base_url.trim_end_matches('/'));
-        let mut req = ep.client.get(&url).timeout(Duration::from_secs(2));
-        if let Some(key) = &ep.config.api_key {
-            req = req.bearer_auth(key);
-        }
-        let resp = req.send().map_err(|e| LlmError::Unreachable {
-            url: url.clone(),
-            message: e.to_string(),
-        })?;
-        if !resp.status().is_success() {
-            return Err(LlmError::Status {
-                url,
-                status: resp.status().as_u16(),
-                body: String::new(),
-            });
-        }
-        Ok(format!("GET {url}: {}", resp.status()))
+        self.primary.probe()
     }
 
     fn kind(&self) -> crate::GeneratorKind {

@@ -199,6 +199,7 @@ pub async fn warm(
         stop: Vec::new(),
         source: Default::default(),
         route: false,
+        tier: None,
     };
     // Entries are keyed by the caller's access: warming fills them for keys with the
     // same access as this one.

@@ -363,6 +363,7 @@ pub async fn chat_completions(
             crate::routes::query::AnswerSource::Collections
         },
         route: req.model == AUTO_MODEL,
+        tier: None,
     };
     let mut areq = answer_request(collection.clone(), &body, &principal)?;
     areq.retrieval_query = retrieval_query;

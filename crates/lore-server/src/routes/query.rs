@@ -226,6 +226,9 @@ pub struct AnswerBody {
     /// by meeting, turns and speakers (then `collection(s)` and `filters` are not taken).
     #[serde(default)]
     pub source: AnswerSource,
+    /// Answer with this model tier (`[llm.tiers.<name>]`): its endpoints share the load,
+    /// with failover; the answer's `endpoint` names the one that answered.
+    pub tier: Option<String>,
     /// Route the question: the route set classifies it and its route's collections,
     /// filters and prompt replace these (out-of-scope and refusing routes answer with their
     /// message); the answer's `route` says what was chosen.
@@ -264,6 +267,7 @@ pub(crate) fn answer_request(
     req.stop = body.stop.clone();
     req.memory = body.source == AnswerSource::Memory;
     req.routed = body.route;
+    req.tier = body.tier.clone();
     Ok(req)
 }
 
