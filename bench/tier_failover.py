@@ -101,7 +101,8 @@ ok = [r for r in results if r[2] == 200]
 failed = [r for r in results if r[2] != 200]
 both_up = [r for r in ok if killed_at is None or r[1] < killed_at]
 na = sum(1 for r in both_up if r[3] == ua); nb = sum(1 for r in both_up if r[3] == ub)
-print(f"{len(results)} answers in {secs:.0f} s with {clients} clients, {len(failed)} failed")
+print(f"{len(results)} answers in {secs:.0f} s with {clients} clients, {len(failed)} failed"
+      + (f" (statuses {sorted(set(r[2] for r in failed))})" if failed else ""))
 if both_up:
     print(f"while both were up: A {na}, B {nb} (A's share {na / max(1, na + nb):.1%})")
 if kill:

@@ -2,9 +2,9 @@
 //! request goes to the live endpoint with the fewest outstanding requests per unit of
 //! weight (least outstanding requests, as Envoy's and NGINX's `least_conn` balancers do),
 //! under a per-endpoint concurrency cap; an endpoint that fails (refused, 5xx, broken
-//! stream) before any token reached the caller is ejected for a cooldown (passive health
-//! checking, Envoy's outlier detection) and the request fails over to another endpoint of
-//! the tier; a background prober asks ejected endpoints for `GET /models` and takes them
+//! stream) is ejected for a cooldown (passive health checking, Envoy's outlier detection)
+//! and the request fails over to another endpoint of the tier (restarted there, with a
+//! notice, when the stream broke after some text); a background prober asks ejected endpoints for `GET /models` and takes them
 //! back as soon as they answer (active health checking). When every endpoint has failed the
 //! error goes back to the engine, which falls back to the extractive answerer.
 
@@ -341,15 +341,23 @@ impl Generator for TierPool {
                     }
                     return Ok(g);
                 }
-                Err(e) if endpoint_fault(&e) && !emitted => {
+                // A stream that broke after some text was passed on is restarted too: the
+                // answer's final text is the new endpoint's alone, and the notice tells a
+                // streaming client to discard what it got so far.
+                Err(e) if endpoint_fault(&e) => {
                     m.failed.fetch_add(1, Ordering::SeqCst);
                     m.set_ejected(Some(Instant::now() + s.cooldown));
                     tracing::warn!(tier = %s.name, endpoint = %m.endpoint.config.base_url, error = %e, "endpoint failed: ejected, failing over");
                     notices.push(format!(
-                        "tier `{}`: endpoint {} failed ({e}) and was ejected for {}s",
+                        "tier `{}`: endpoint {} failed ({e}) and was ejected for {}s{}",
                         s.name,
                         m.endpoint.config.base_url,
-                        s.cooldown.as_secs()
+                        s.cooldown.as_secs(),
+                        if emitted {
+                            "; its partial answer was discarded and the answer restarted"
+                        } else {
+                            ""
+                        }
                     ));
                     last_error = Some(e);
                 }
