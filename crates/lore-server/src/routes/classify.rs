@@ -2,11 +2,13 @@
 //! routes) and `/v1/admin/routes` (the route set: read, replace, versions).
 
 use axum::extract::State;
-use axum::Json;
+use axum::{Extension, Json};
 use lore_rag::RouteVersion;
 use lore_route::{FitSummary, RouteDecision, RouteSpec};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
+use crate::auth::Principal;
 use crate::codes::ErrorCode;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
@@ -80,6 +82,7 @@ const MAX_QUERY_CHARS: usize = 4000;
     ))]
 pub async fn classify(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     ApiJson(body): ApiJson<RouteBody>,
 ) -> Result<Json<RouteResponse>, ApiError> {
     let n = body.query.trim().chars().count();
@@ -99,7 +102,13 @@ pub async fn classify(
             .as_ref()
             .and_then(|d| d.route.as_deref())
             .and_then(|n| router.route(n))
-            .map(RouteTarget::from);
+            .map(RouteTarget::from)
+            // A scoped key is not told of collections outside its scope.
+            .map(|mut t| {
+                t.collections
+                    .retain(|c| principal.access.allows_collection(c));
+                t
+            });
         Ok(RouteResponse {
             decision,
             target,
@@ -168,9 +177,14 @@ fn view(engine: &lore_rag::Engine) -> Result<RoutesView, ApiError> {
 #[utoipa::path(get, path = "/v1/admin/routes", tag = "admin",
     responses(
         (status = 200, description = "Routes, the gate's tuning, versions", body = RoutesView),
-        (status = 403, description = "Not an admin key", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin key, or a scoped one", body = crate::error::ErrorBody),
     ))]
-pub async fn get_routes(State(state): State<AppState>) -> Result<Json<RoutesView>, ApiError> {
+pub async fn get_routes(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
+) -> Result<Json<RoutesView>, ApiError> {
+    // The route set names every collection and applies to every key.
+    principal.require_unscoped_admin()?;
     Ok(Json(
         blocking(&state, move |inner| view(&inner.read())).await?,
     ))
@@ -191,12 +205,14 @@ pub struct RoutesBody {
     responses(
         (status = 200, description = "The new set in use", body = RoutesView),
         (status = 400, description = "Invalid routes (the message names the route)", body = crate::error::ErrorBody),
-        (status = 403, description = "Not an admin key", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin key, or a scoped one", body = crate::error::ErrorBody),
     ))]
 pub async fn put_routes(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     ApiJson(body): ApiJson<RoutesBody>,
 ) -> Result<Json<RoutesView>, ApiError> {
+    principal.require_unscoped_admin()?;
     let out = blocking(&state, move |inner| {
         let engine = inner.read();
         engine.set_routes(body.routes)?;
