@@ -13,7 +13,9 @@
 pub mod ann;
 pub mod bm25;
 pub mod catalog;
+pub mod drift;
 pub mod error;
+pub mod experiments;
 pub mod fusion;
 pub mod jobs;
 pub mod keys;
@@ -59,9 +61,13 @@ pub(crate) fn open_side_connection(
     Ok(conn)
 }
 
+pub use drift::{drift_report, DriftConfig, DriftReport, DriftWindow};
+pub use experiments::{experiment_report, ArmReport, ExperimentReport, Proportion};
 pub use jobs::{JobFileRow, JobQuery, JobRow, JobStore};
 pub use keys::{
     parse_expiry, ApiKey, CreatedKey, KeyRejection, KeyRequest, KeyRequestError, KeyStore, NewKey,
 };
-pub use query_log::{Analytics, QueryLog, QueryRecord};
+pub use query_log::{Analytics, CostRow, FeedbackOutcome, QueryLog, QueryRecord, ServedBy};
+/// A connection to the catalog (reports read the query log through one).
+pub use rusqlite::Connection as CatalogConnection;
 pub use store::{DenseStrategy, SearchParams, Store, StoreOptions};

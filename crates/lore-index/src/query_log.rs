@@ -32,7 +32,57 @@ CREATE TABLE IF NOT EXISTS query_log (
     tokens_in   INTEGER NOT NULL,
     tokens_out  INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS query_log_at ON query_log (at_ms);";
+CREATE INDEX IF NOT EXISTS query_log_at ON query_log (at_ms);
+CREATE TABLE IF NOT EXISTS answer_feedback (
+    answer_id   TEXT PRIMARY KEY,
+    at_ms       INTEGER NOT NULL,
+    up          INTEGER NOT NULL,          -- 1 up, 0 down
+    comment     TEXT,
+    key_id      TEXT
+);
+-- Sum of the routed questions' query embeddings per UTC day (drift of the question mix).
+CREATE TABLE IF NOT EXISTS query_embedding_days (
+    day         TEXT PRIMARY KEY,          -- YYYY-MM-DD
+    n           INTEGER NOT NULL,
+    sum         BLOB NOT NULL              -- f64 little-endian, one per dimension
+);";
+
+/// Columns added after the first release of the query log, added to older catalogs at
+/// open (`ALTER TABLE ... ADD COLUMN`: no rewrite, old rows read as NULL).
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("answer_id", "TEXT"),
+    ("routed", "INTEGER NOT NULL DEFAULT 0"),
+    ("route", "TEXT"),
+    ("out_of_scope", "INTEGER NOT NULL DEFAULT 0"),
+    ("tier", "TEXT"),
+    ("model", "TEXT"),
+    ("endpoint", "TEXT"),
+    ("experiment", "TEXT"),
+    ("arm", "TEXT"),
+    ("grounding", "REAL"),
+    ("cost_usd", "REAL NOT NULL DEFAULT 0"),
+    ("cost_largest_usd", "REAL NOT NULL DEFAULT 0"),
+];
+
+/// Creates the tables and adds the columns an older catalog lacks.
+pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(SCHEMA)?;
+    let have: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('query_log')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, ty) in ADDED_COLUMNS {
+        if !have.iter().any(|h| h == name) {
+            conn.execute_batch(&format!("ALTER TABLE query_log ADD COLUMN {name} {ty}"))?;
+        }
+    }
+    conn.execute_batch(
+        "CREATE UNIQUE INDEX IF NOT EXISTS query_log_answer ON query_log (answer_id)
+             WHERE answer_id IS NOT NULL;
+         CREATE INDEX IF NOT EXISTS query_log_experiment ON query_log (experiment)
+             WHERE experiment IS NOT NULL;",
+    )
+}
 
 /// Rows waiting for the writer at most; beyond, rows are dropped (counted).
 const QUEUE: usize = 16_384;
@@ -64,6 +114,39 @@ pub struct QueryRecord {
     pub tokens_in: u64,
     /// Completion tokens.
     pub tokens_out: u64,
+    /// The answer's id (answers only), for feedback.
+    pub answer_id: Option<String>,
+    /// What routing and the experiments chose, and what it cost.
+    pub served: ServedBy,
+}
+
+/// What served an answer: route, tier, model, experiment arm, grounding and cost.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServedBy {
+    /// The question was routed (`route: true`, chat model `auto`).
+    pub routed: bool,
+    /// The route it took (null: out of scope, or not routed).
+    pub route: Option<String>,
+    /// Routed and out of scope.
+    pub out_of_scope: bool,
+    /// Model tier that answered.
+    pub tier: Option<String>,
+    /// Model that answered.
+    pub model: Option<String>,
+    /// Endpoint that answered.
+    pub endpoint: Option<String>,
+    /// Experiment id and arm name.
+    pub arm: Option<(String, String)>,
+    /// Grounding score (0-1), when checked.
+    pub grounding: Option<f64>,
+    /// Estimated cost, USD.
+    pub cost_usd: f64,
+    /// What the same tokens would have cost on the most expensive tier, USD (= `cost_usd`
+    /// without tiers).
+    pub cost_largest_usd: f64,
+    /// The query embedding of a routed question (for drift; not stored per row).
+    #[serde(skip)]
+    pub embedding: Option<std::sync::Arc<[f32]>>,
 }
 
 /// Queries of one collection and domain on one day (UTC).
@@ -124,12 +207,55 @@ pub struct Analytics {
     pub tokens_in: u64,
     /// Completion tokens over the period.
     pub tokens_out: u64,
+    /// Estimated LLM cost over the period, USD.
+    pub cost_usd: f64,
+    /// What the same answers would have cost on the most expensive model tier, USD.
+    pub cost_largest_usd: f64,
+    /// `cost_largest_usd - cost_usd`: what routing to cheaper tiers saved, USD.
+    pub saved_usd: f64,
+    /// Answers, tokens and cost per route, tier and model.
+    pub cost_by: Vec<CostRow>,
     /// Rows dropped since start-up because the writer fell behind.
     pub dropped: u64,
 }
 
+/// Answers of one route, tier and model over the period, and their cost.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CostRow {
+    /// Route (null: not routed or out of scope).
+    pub route: Option<String>,
+    /// Model tier (null: the default generator).
+    pub tier: Option<String>,
+    /// Model that answered.
+    pub model: Option<String>,
+    /// Answers.
+    pub answers: u64,
+    /// Prompt tokens.
+    pub tokens_in: u64,
+    /// Completion tokens.
+    pub tokens_out: u64,
+    /// Estimated cost, USD.
+    pub cost_usd: f64,
+    /// Mean cost per answer, USD.
+    pub cost_per_answer_usd: f64,
+    /// The same answers on the most expensive tier, USD.
+    pub cost_largest_usd: f64,
+}
+
+/// What happened to a feedback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedbackOutcome {
+    /// Stored (a second feedback on the same answer replaces the first).
+    Recorded,
+    /// No answer with this id in the log (unknown, or older than the retention).
+    NotFound,
+    /// The answer was served to another API key.
+    NotYours,
+}
+
 enum Message {
-    Row(QueryRecord),
+    /// Boxed: the bounded queue's slots stay small (a row is ~400 bytes).
+    Row(Box<QueryRecord>),
     /// Write what is queued, then answer.
     Flush(SyncSender<()>),
 }
@@ -154,9 +280,14 @@ impl QueryLog {
     /// SQLite errors.
     pub fn open(catalog_path: &Path, retention: std::time::Duration) -> Result<Self> {
         let conn = connect(catalog_path)?;
-        conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         let cutoff = now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX / 2);
         conn.execute("DELETE FROM query_log WHERE at_ms < ?1", [cutoff])?;
+        conn.execute("DELETE FROM answer_feedback WHERE at_ms < ?1", [cutoff])?;
+        conn.execute(
+            "DELETE FROM query_embedding_days WHERE day < date(?1 / 1000, 'unixepoch')",
+            [cutoff],
+        )?;
         let (tx, rx) = sync_channel(QUEUE);
         let worker = std::thread::Builder::new()
             .name("lore-query-log".into())
@@ -174,7 +305,7 @@ impl QueryLog {
     pub fn record(&self, row: QueryRecord) {
         let tx = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(tx) = tx.as_ref() {
-            if let Err(TrySendError::Full(_)) = tx.try_send(Message::Row(row)) {
+            if let Err(TrySendError::Full(_)) = tx.try_send(Message::Row(Box::new(row))) {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -227,9 +358,71 @@ impl QueryLog {
     /// # Errors
     /// SQLite errors.
     pub fn read(catalog_path: &Path, days: u32, top: usize) -> Result<Analytics> {
+        analytics(&Self::reader(catalog_path)?, days, top)
+    }
+
+    /// A connection to the log of the catalog at `catalog_path` (tables created and
+    /// migrated), for reports without a writer (`lore experiments report`, `lore drift
+    /// report`).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn reader(catalog_path: &Path) -> Result<Connection> {
         let conn = connect(catalog_path)?;
-        conn.execute_batch(SCHEMA)?;
-        analytics(&conn, days, top)
+        migrate(&conn)?;
+        Ok(conn)
+    }
+
+    /// A connection for reports, after every queued row is written.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn connection(&self) -> Result<Connection> {
+        self.flush();
+        connect(&self.path)
+    }
+
+    /// Stores feedback on answer `answer_id` from the key `key_id` (`None`: no auth):
+    /// `up` is a thumbs-up. Only the key that received the answer may rate it (`any_key`:
+    /// an unscoped admin may rate any). A second feedback replaces the first.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn feedback(
+        &self,
+        answer_id: &str,
+        up: bool,
+        comment: Option<&str>,
+        key_id: Option<&str>,
+        any_key: bool,
+    ) -> Result<FeedbackOutcome> {
+        let conn = self.connection()?;
+        let owner: Option<Option<String>> = conn
+            .query_row(
+                "SELECT key_id FROM query_log WHERE answer_id = ?1",
+                [answer_id],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        let Some(owner) = owner else {
+            return Ok(FeedbackOutcome::NotFound);
+        };
+        if !any_key && owner.as_deref() != key_id {
+            return Ok(FeedbackOutcome::NotYours);
+        }
+        conn.execute(
+            "INSERT INTO answer_feedback (answer_id, at_ms, up, comment, key_id)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (answer_id) DO UPDATE SET
+                at_ms = excluded.at_ms, up = excluded.up, comment = excluded.comment,
+                key_id = excluded.key_id",
+            params![answer_id, now_ms(), up, comment, key_id],
+        )?;
+        Ok(FeedbackOutcome::Recorded)
     }
 }
 
@@ -239,7 +432,7 @@ impl Drop for QueryLog {
     }
 }
 
-fn connect(path: &Path) -> Result<Connection> {
+pub(crate) fn connect(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // Analytics, not acknowledged writes: a crash may lose the last batch.
@@ -251,7 +444,7 @@ fn connect(path: &Path) -> Result<Connection> {
 fn write_loop(mut conn: Connection, rx: Receiver<Message>) {
     fn take(m: Message, batch: &mut Vec<QueryRecord>, acks: &mut Vec<SyncSender<()>>) {
         match m {
-            Message::Row(r) => batch.push(r),
+            Message::Row(r) => batch.push(*r),
             Message::Flush(ack) => acks.push(ack),
         }
     }
@@ -291,10 +484,14 @@ fn write_batch(conn: &mut Connection, batch: &[QueryRecord]) -> rusqlite::Result
     {
         let mut stmt = tx.prepare_cached(
             "INSERT INTO query_log (at_ms, kind, collection, domain, key_id, query, latency_ms,
-                                    cached, answered, tokens_in, tokens_out)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                    cached, answered, tokens_in, tokens_out, answer_id, routed,
+                                    route, out_of_scope, tier, model, endpoint, experiment, arm,
+                                    grounding, cost_usd, cost_largest_usd)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                     ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
         )?;
         for r in batch {
+            let s = &r.served;
             stmt.execute(params![
                 r.at_ms,
                 r.kind,
@@ -306,10 +503,23 @@ fn write_batch(conn: &mut Connection, batch: &[QueryRecord]) -> rusqlite::Result
                 r.cached,
                 r.answered,
                 r.tokens_in as i64,
-                r.tokens_out as i64
+                r.tokens_out as i64,
+                r.answer_id,
+                s.routed,
+                s.route,
+                s.out_of_scope,
+                s.tier,
+                s.model,
+                s.endpoint,
+                s.arm.as_ref().map(|a| &a.0),
+                s.arm.as_ref().map(|a| &a.1),
+                s.grounding,
+                s.cost_usd,
+                s.cost_largest_usd
             ])?;
         }
     }
+    crate::drift::add_embeddings(&tx, batch)?;
     tx.commit()
 }
 
@@ -369,8 +579,37 @@ fn analytics(conn: &Connection, days: u32, top: usize) -> Result<Analytics> {
         [since],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    let mut stmt = conn.prepare(
+        "SELECT route, tier, model, COUNT(*), SUM(tokens_in), SUM(tokens_out), SUM(cost_usd),
+                SUM(cost_largest_usd)
+         FROM query_log WHERE at_ms >= ?1 AND kind = 'answer'
+         GROUP BY route, tier, model ORDER BY SUM(cost_usd) DESC, COUNT(*) DESC",
+    )?;
+    let cost_by = stmt
+        .query_map([since], |r| {
+            let answers = r.get::<_, i64>(3)? as u64;
+            let cost_usd: f64 = r.get(6)?;
+            Ok(CostRow {
+                route: r.get(0)?,
+                tier: r.get(1)?,
+                model: r.get::<_, Option<String>>(2)?.filter(|m| !m.is_empty()),
+                answers,
+                tokens_in: r.get::<_, i64>(4)? as u64,
+                tokens_out: r.get::<_, i64>(5)? as u64,
+                cost_usd,
+                cost_per_answer_usd: cost_usd / answers.max(1) as f64,
+                cost_largest_usd: r.get(7)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let cost_usd: f64 = cost_by.iter().map(|c| c.cost_usd).sum();
+    let cost_largest_usd: f64 = cost_by.iter().map(|c| c.cost_largest_usd).sum();
     Ok(Analytics {
         days,
+        cost_usd,
+        cost_largest_usd,
+        saved_usd: cost_largest_usd - cost_usd,
+        cost_by,
         per_day,
         answer_latency,
         search_latency,
@@ -385,7 +624,7 @@ fn analytics(conn: &Connection, days: u32, top: usize) -> Result<Analytics> {
 }
 
 /// Nearest-rank percentiles of sorted values.
-fn latency(sorted: &[f64]) -> Latency {
+pub(crate) fn latency(sorted: &[f64]) -> Latency {
     let at = |p: f64| {
         if sorted.is_empty() {
             return 0.0;
@@ -401,7 +640,7 @@ fn latency(sorted: &[f64]) -> Latency {
     }
 }
 
-fn share(part: usize, whole: usize) -> f64 {
+pub(crate) fn share(part: usize, whole: usize) -> f64 {
     if whole == 0 {
         0.0
     } else {
@@ -426,6 +665,8 @@ mod tests {
             answered,
             tokens_in: 10,
             tokens_out: 5,
+            answer_id: None,
+            served: ServedBy::default(),
         }
     }
 

@@ -65,9 +65,15 @@ pub struct AnswerRequest {
     pub routed: bool,
     /// The route taken, set by [`Engine::apply_route`] and copied into the answer.
     pub route: Option<crate::RouteInfo>,
+    /// With `routed`: take this route instead of classifying (a route's own entry point,
+    /// e.g. a tab in the web UI).
+    pub route_name: Option<String>,
     /// Answer with this model tier (`[llm.tiers.<name>]`) instead of `generator`; a route
     /// may pin one.
     pub tier: Option<String>,
+    /// The experiment arm the request was enrolled in ([`Engine::apply_experiment`]),
+    /// copied into the answer.
+    pub arm: Option<lore_route::ArmInfo>,
 }
 
 /// Largest `max_tokens` an answer may ask for.
@@ -98,7 +104,9 @@ impl AnswerRequest {
             memory: false,
             routed: false,
             route: None,
+            route_name: None,
             tier: None,
+            arm: None,
         }
     }
 }
@@ -240,6 +248,16 @@ pub struct Answer {
     /// The endpoint that answered, when a model tier chose among several.
     #[serde(default)]
     pub endpoint: Option<String>,
+    /// The model tier that answered (`[llm.tiers.<name>]`), if one did.
+    #[serde(default)]
+    pub tier: Option<String>,
+    /// The experiment arm that served it, if the request was enrolled in one.
+    #[serde(default)]
+    pub experiment: Option<lore_route::ArmInfo>,
+    /// The server's id of this answer, for `POST /v1/answers/{id}/feedback` (null outside
+    /// a server).
+    #[serde(default)]
+    pub id: Option<String>,
 }
 
 impl Answer {
@@ -269,6 +287,9 @@ impl Answer {
             cache_key: None,
             route: Some(route),
             endpoint: None,
+            tier: None,
+            experiment: None,
+            id: None,
         }
     }
 }
@@ -352,7 +373,7 @@ impl Engine {
         on_event: &mut dyn FnMut(AnswerEvent<'_>),
     ) -> Result<Answer, EngineError> {
         let mut answer = self.answer_masked(req, on_event)?;
-        answer.route.clone_from(&req.route);
+        stamp(req, &mut answer);
         Ok(answer)
     }
 
@@ -504,6 +525,9 @@ impl Engine {
                 cache_key: None,
                 route: None,
                 endpoint: None,
+                tier: None,
+                experiment: None,
+                id: None,
             });
         }
 
@@ -546,6 +570,9 @@ impl Engine {
             cache_key: None,
             route: None,
             endpoint: generated.endpoint.clone(),
+            tier: None,
+            experiment: None,
+            id: None,
         };
         // A fallback's answer is not what the requested generator would write: not cached,
         // so the next request tries the generator again.
@@ -688,7 +715,7 @@ impl Engine {
         };
         Ok(self.cached_answer(&keys, &s.question, false)?.map(|found| {
             let mut a = replay(found, &resp.hits, started, retrieve, on_event);
-            a.route.clone_from(&req.route);
+            stamp(req, &mut a);
             a
         }))
     }
@@ -1032,6 +1059,21 @@ fn replay(
     a.cached = Some(found.hit);
     a.cache_key = Some(found.key);
     a
+}
+
+/// What the request chose that the answer reports: its route (with the model, endpoint
+/// and arm that served it), tier and experiment arm. A cached answer gets this request's.
+fn stamp(req: &AnswerRequest, a: &mut Answer) {
+    // A tier's fallback to the extractive answerer is not the tier's answer.
+    a.tier = req.tier.clone().filter(|_| a.generator == "openai");
+    a.experiment.clone_from(&req.arm);
+    a.route.clone_from(&req.route);
+    if let Some(r) = a.route.as_mut() {
+        r.model = Some(a.model.clone()).filter(|m| !m.is_empty());
+        r.endpoint.clone_from(&a.endpoint);
+        r.arm = req.arm.as_ref().map(|x| x.arm.clone());
+        r.tier.clone_from(&a.tier);
+    }
 }
 
 fn ms(since: Instant) -> f64 {

@@ -78,6 +78,8 @@ pub struct EngineConfig {
     pub routing: lore_route::RoutingConfig,
     /// Folder route example files are relative to (lore.toml's; default the data dir).
     pub routes_base: Option<PathBuf>,
+    /// `[[experiments]]`: A/B/n tests of prompts and model tiers on answers.
+    pub experiments: Vec<lore_route::ExperimentSpec>,
 }
 
 impl EngineConfig {
@@ -96,6 +98,7 @@ impl EngineConfig {
             routes: Vec::new(),
             routing: lore_route::RoutingConfig::default(),
             routes_base: None,
+            experiments: Vec::new(),
         }
     }
 }

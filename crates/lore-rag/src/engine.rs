@@ -133,7 +133,7 @@ impl Engine {
         })?;
         let guard = crate::Guard::new(config.guard.clone())
             .map_err(|e| EngineError::Config(format!("[guard] {e}")))?;
-        Ok(Engine {
+        let engine = Engine {
             store,
             embedder: Arc::new(embedder),
             chunker,
@@ -147,7 +147,9 @@ impl Engine {
             guard,
             memory,
             routes,
-        })
+        };
+        engine.check_experiments()?;
+        Ok(engine)
     }
 
     /// The embedding model.

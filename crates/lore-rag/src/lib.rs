@@ -14,6 +14,7 @@ pub mod collections;
 pub mod compress;
 pub mod config;
 pub mod engine;
+pub mod experiments;
 pub mod followup;
 pub mod grounding;
 pub mod guard;
@@ -30,6 +31,7 @@ pub use cache::{CacheHit, CacheStats, EngineCaches};
 pub use collections::{CollectionSummary, DocumentRef, IndexCounts, Verification};
 pub use config::{EmbeddingSettings, EngineConfig};
 pub use engine::{Engine, EngineError};
+pub use experiments::Chosen;
 pub use grounding::{Grounding, GroundingAction, GroundingConfig};
 pub use guard::{Guard, GuardConfig};
 pub use ingest::{

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::{AnswerRequest, Engine, EngineError};
 
 /// The route an answer took (`route` of an answer).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RouteInfo {
     /// The route; null when out of scope.
     pub name: Option<String>,
@@ -38,6 +38,19 @@ pub struct RouteInfo {
     pub filters_added: Vec<String>,
     /// The prompt template the route chose (when the request named none).
     pub prompt: Option<String>,
+    /// The model that answered (null when refused).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The endpoint that answered, when a model tier did.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The experiment arm that served the answer, if any.
+    #[serde(default)]
+    pub arm: Option<String>,
+    /// The query embedding it was classified on (for drift; never serialized).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub embedding: Option<Arc<[f32]>>,
 }
 
 /// A stored version of the route set.
@@ -199,8 +212,35 @@ impl Engine {
             .retrieval_query
             .clone()
             .unwrap_or_else(|| req.question.clone());
-        let Some(d) = self.classify_route_with(&router, &question)? else {
+        if !router.is_active() {
+            if let Some(name) = &req.route_name {
+                return Err(EngineError::InvalidRequest(format!(
+                    "route `{name}` does not exist: no routes are defined"
+                )));
+            }
             return Ok(None);
+        }
+        let embedding = self.embed_query(&question)?;
+        let d = match &req.route_name {
+            // A route chosen by the caller (a route tab in the UI): no classification.
+            Some(name) => {
+                if router.route(name).is_none() {
+                    return Err(EngineError::InvalidRequest(format!(
+                        "route `{name}` does not exist"
+                    )));
+                }
+                RouteDecision {
+                    route: Some(name.clone()),
+                    confidence: 1.0,
+                    out_of_scope_reason: None,
+                    candidates: Vec::new(),
+                    version: router.version(),
+                }
+            }
+            None => match router.classify(&question, &embedding) {
+                Some(d) => d,
+                None => return Ok(None),
+            },
         };
         let mut info = RouteInfo {
             name: d.route.clone(),
@@ -212,6 +252,10 @@ impl Engine {
             collections: Vec::new(),
             filters_added: Vec::new(),
             prompt: None,
+            model: None,
+            endpoint: None,
+            arm: None,
+            embedding: Some(embedding.into()),
         };
         let spec = d.route.as_deref().and_then(|n| router.route(n));
         let refusal = match spec {

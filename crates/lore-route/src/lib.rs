@@ -2,10 +2,11 @@
 //! the query embedding retrieval already computed plus the question's n-grams
 //! ([`classifier`]), its out-of-scope gate ([`gate`]), and the metrics `lore eval routes`
 //! reports ([`metrics`]); routes as operators write them ([`routes`]) and fitted
-//! ([`router`]).
+//! ([`router`]); A/B/n experiment arms assigned by a hash of the user ([`experiment`]).
 #![warn(missing_docs)]
 
 pub mod classifier;
+pub mod experiment;
 pub mod gate;
 pub mod lexical;
 pub mod metrics;
@@ -15,6 +16,7 @@ pub mod softmax;
 pub mod tier;
 
 pub use classifier::{cross_val_scored, ClassifierOptions, Example, IntentClassifier, Prediction};
+pub use experiment::{check_experiments, ArmInfo, ArmSpec, ExperimentSpec};
 pub use gate::{Gate, GatePoint, GateRule, Scored};
 pub use metrics::{classification_report, ClassificationReport};
 pub use router::{EmbedFn, FitSummary, RouteCandidate, RouteDecision, Router, Validation};

@@ -1,6 +1,6 @@
 // lore web UI, documents page (common.js holds the shared helpers).
 "use strict";
-const state = { collection: null };
+const state = { collection: null, routeName: null, answerId: null };
 
 keyField(() => loadCollections().catch((err) => { $("coll-status").textContent = err.message; }));
 
@@ -131,7 +131,12 @@ function handleEvent(name, data) {
     const route = !r ? "" : r.name
       ? ` · route ${r.name} (p ${r.confidence.toFixed(2)}, routes v${r.version}${r.collections.length ? ", " + r.collections.join(",") : ""}${r.filters_added.length ? ", +" + r.filters_added.join(" ") : ""})`
       : ` · out of scope (routes v${r.version})`;
-    $("meta").textContent = `${data.generator}${cached}${route} · first token ${Math.round(t.ttft)} ms · total ${Math.round(t.total)} ms`;
+    const tier = data.tier ? ` · tier ${data.tier}${data.endpoint ? " (" + data.endpoint + ")" : ""}` : "";
+    const arm = data.experiment ? ` · experiment ${data.experiment.experiment}: ${data.experiment.arm}` : "";
+    $("meta").textContent = `${data.generator}${cached}${route}${tier}${arm} · first token ${Math.round(t.ttft)} ms · total ${Math.round(t.total)} ms`;
+    state.answerId = data.id || null;
+    $("feedback").hidden = !state.answerId;
+    $("feedback-status").textContent = "";
   } else if (name === "error") $("meta").textContent = `${data.error.code}: ${data.error.message}`;
 }
 
@@ -141,12 +146,13 @@ $("ask-form").addEventListener("submit", async (e) => {
   if (!q || !state.collection) return;
   $("answer-box").hidden = false;
   $("answer").textContent = ""; $("meta").textContent = ""; $("sources").innerHTML = "";
+  $("feedback").hidden = true; state.answerId = null;
   $("ask").disabled = true;
   const domain = $("domain").value.trim();
   try {
     await streamEvents("/v1/answer",
       { query: q, collection: state.collection, stream: true, filters: domain ? [`domain=${domain}`] : [],
-        route: $("route").checked },
+        route: $("route").checked, ...(state.routeName ? { route_name: state.routeName } : {}) },
       handleEvent);
   } catch (err) {
     $("meta").textContent = err.message;
@@ -155,6 +161,20 @@ $("ask-form").addEventListener("submit", async (e) => {
   }
 });
 
+async function rate(rating) {
+  if (!state.answerId) return;
+  try {
+    await api(`/v1/answers/${encodeURIComponent(state.answerId)}/feedback`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ rating }),
+    });
+    $("feedback-status").textContent = "Thanks: feedback recorded.";
+  } catch (err) {
+    $("feedback-status").textContent = err.message;
+  }
+}
+$("rate-up").addEventListener("click", () => rate("up"));
+$("rate-down").addEventListener("click", () => rate("down"));
+
 $("copy").addEventListener("click", async () => {
   const text = $("answer").textContent;
   try { await navigator.clipboard.writeText(text); $("copy").textContent = "Copied"; }
@@ -162,4 +182,28 @@ $("copy").addEventListener("click", async () => {
   setTimeout(() => { $("copy").textContent = "Copy answer"; }, 1500);
 });
 
+// Route tabs: "Ask anything" plus one per route the key can use (its own prompt and
+// collections, no classification).
+async function loadRouteTabs() {
+  const { routes } = await api("/v1/routes");
+  const box = $("route-tabs");
+  box.innerHTML = "";
+  if (!routes.length) { box.hidden = true; return; }
+  const tabs = [{ name: null, label: "Ask anything", title: "" }]
+    .concat(routes.map((r) => ({ name: r.name, label: r.name.replace(/[-_]/g, " "), title: r.description })));
+  for (const t of tabs) {
+    const b = document.createElement("button");
+    b.type = "button"; b.setAttribute("role", "tab"); b.textContent = t.label; b.title = t.title;
+    b.setAttribute("aria-selected", String(state.routeName === t.name));
+    b.addEventListener("click", () => {
+      state.routeName = t.name;
+      for (const other of box.children) other.setAttribute("aria-selected", String(other === b));
+      $("route").disabled = t.name !== null;
+    });
+    box.appendChild(b);
+  }
+  box.hidden = false;
+}
+
 loadCollections().catch((err) => { $("coll-status").textContent = err.message; });
+loadRouteTabs().catch(() => { $("route-tabs").hidden = true; });

@@ -114,6 +114,8 @@ error_codes! {
     ModelNotFound = "model_not_found", 404, NotFound, "No such model id (`lore`, `lore/<collection>`), or a collection outside the key's scope.";
     RouteNotFound = "route_not_found", 404, NotFound, "No such route (see /openapi.json).";
     NotFound = "not_found", 404, NotFound, "The path does not name anything (a malformed path parameter).";
+    AnswerNotFound = "answer_not_found", 404, NotFound, "No answer with this id served to the caller's key (or older than `[analytics] retention`).";
+    ExperimentNotFound = "experiment_not_found", 404, NotFound, "No experiment with this id in `[[experiments]]` or the query log.";
     AnalyticsDisabled = "analytics_disabled", 404, NotFound, "Analytics are off (`[analytics] enabled = false`).";
     MetricsDisabled = "metrics_disabled", 404, NotFound, "Metrics are off (`[metrics] enabled = false`).";
     // Credentials and scope.

@@ -15,6 +15,7 @@
 pub mod auth;
 pub mod codes;
 pub mod config;
+pub mod cost;
 pub mod error;
 pub mod extract;
 pub mod jobs;
@@ -43,7 +44,7 @@ pub use error::{ApiError, ErrorCode, ErrorType};
 pub use state::{AppState, ServerConfig};
 
 use crate::routes::{
-    admin, cache, classify, collections, documents, health, memory, openai, query, ui,
+    admin, cache, classify, collections, documents, experiments, health, memory, openai, query, ui,
 };
 
 /// The `x-request-id` header: set from the client's value or a new UUID, echoed in the
@@ -111,6 +112,13 @@ pub fn routes() -> routing::Routes {
         .add(post.clone(), "/v1/search", Allow::READER, query::search)
         .add(post.clone(), "/v1/answer", Allow::READER, query::answer)
         .add(post.clone(), "/v1/route", Allow::READER, classify::classify)
+        .add(get.clone(), "/v1/routes", Allow::READER, classify::entries)
+        .add(
+            post.clone(),
+            "/v1/answers/{id}/feedback",
+            Allow::READER,
+            experiments::feedback,
+        )
         // Meeting memory.
         .add(
             post.clone(),
@@ -202,6 +210,24 @@ pub fn routes() -> routing::Routes {
             admin::analytics,
         )
         .add(get.clone(), "/v1/admin/config", Allow::ADMIN, admin::config)
+        .add(
+            get.clone(),
+            "/v1/admin/experiments",
+            Allow::ADMIN,
+            experiments::list,
+        )
+        .add(
+            get.clone(),
+            "/v1/admin/experiments/{id}",
+            Allow::ADMIN,
+            experiments::report,
+        )
+        .add(
+            get.clone(),
+            "/v1/admin/drift",
+            Allow::ADMIN,
+            experiments::drift,
+        )
         .add(
             get.clone(),
             "/v1/admin/routes",

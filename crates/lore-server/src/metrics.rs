@@ -107,6 +107,48 @@ const METRICS: &[(&str, Kind, Option<metrics::Unit>, &str)] = {
             "Estimated LLM cost in USD by model since start-up ([prices] in lore.toml)",
         ),
         (
+            "lore_answer_cost_usd",
+            Kind::Gauge,
+            None,
+            "Estimated answer cost in USD by route, model tier and model since start-up (tier prices, else [prices])",
+        ),
+        (
+            "lore_routing_saved_usd",
+            Kind::Gauge,
+            None,
+            "What the answers since start-up would have cost more on the most expensive tier, USD",
+        ),
+        (
+            "lore_feedback_total",
+            Kind::Counter,
+            None,
+            "Answer ratings received, by rating (up, down)",
+        ),
+        (
+            "lore_drift_route_psi",
+            Kind::Gauge,
+            None,
+            "Population stability index of route shares, today against the 7 days before (NaN: too few questions)",
+        ),
+        (
+            "lore_drift_embedding_shift",
+            Kind::Gauge,
+            None,
+            "1 - cosine of the mean query embedding, today against the 7 days before",
+        ),
+        (
+            "lore_drift_out_of_scope_change",
+            Kind::Gauge,
+            None,
+            "Out-of-scope rate today minus in the 7 days before",
+        ),
+        (
+            "lore_drift_alert",
+            Kind::Gauge,
+            None,
+            "1 while a drift threshold ([analytics] drift) is crossed",
+        ),
+        (
             "lore_answers_total",
             Kind::Counter,
             None,
@@ -258,7 +300,7 @@ pub fn search(t: &lore_rag::Timings) {
 }
 
 /// An answer's stages, tokens and cost.
-pub fn answer(a: &lore_rag::Answer, price: Option<&Price>) {
+pub fn answer(a: &lore_rag::Answer, price: Option<&Price>, cost_usd: f64, cost_largest_usd: f64) {
     let how = match a.cached {
         Some(lore_rag::CacheHit::Exact) => "exact",
         Some(lore_rag::CacheHit::Semantic) => "semantic",
@@ -287,8 +329,31 @@ pub fn answer(a: &lore_rag::Answer, price: Option<&Price>) {
     if let Some(p) = price {
         // `metrics` counters are integers; a running total in dollars is a gauge that only
         // grows (PromQL's rate() works on it all the same).
-        gauge!("lore_cost_usd", "model" => model).increment(p.cost(tin, tout));
+        gauge!("lore_cost_usd", "model" => model.clone()).increment(p.cost(tin, tout));
     }
+    if cost_usd > 0.0 || cost_largest_usd > 0.0 {
+        // Route names are the admin's (at most 1000), tiers come from lore.toml: bounded.
+        let route = a.route.as_ref().map_or("none".to_string(), |r| {
+            r.name.clone().unwrap_or_else(|| "out_of_scope".into())
+        });
+        let tier = a.tier.clone().unwrap_or_else(|| "none".into());
+        gauge!("lore_answer_cost_usd", "route" => route, "tier" => tier, "model" => model)
+            .increment(cost_usd);
+        gauge!("lore_routing_saved_usd").increment(cost_largest_usd - cost_usd);
+    }
+}
+
+/// A rating stored.
+pub fn feedback(up: bool) {
+    counter!("lore_feedback_total", "rating" => if up { "up" } else { "down" }).increment(1);
+}
+
+/// The drift gauges (NaN while a window has too few questions).
+pub fn drift(r: &lore_index::DriftReport) {
+    gauge!("lore_drift_route_psi").set(r.psi.unwrap_or(f64::NAN));
+    gauge!("lore_drift_embedding_shift").set(r.embedding_shift.unwrap_or(f64::NAN));
+    gauge!("lore_drift_out_of_scope_change").set(r.out_of_scope_change.unwrap_or(f64::NAN));
+    gauge!("lore_drift_alert").set(if r.drifted { 1.0 } else { 0.0 });
 }
 
 /// Memory counts (after each memory write, and at start-up).

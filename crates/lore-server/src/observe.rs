@@ -97,6 +97,10 @@ pub(crate) struct Served<'a> {
     pub tokens_in: u64,
     pub tokens_out: u64,
     pub domain: Option<String>,
+    /// An answer's id.
+    pub answer_id: Option<String>,
+    /// Route, tier, model, arm, grounding and cost of an answer.
+    pub served: lore_index::ServedBy,
 }
 
 impl AppState {
@@ -117,6 +121,8 @@ impl AppState {
             answered: s.answered,
             tokens_in: s.tokens_in,
             tokens_out: s.tokens_out,
+            answer_id: s.answer_id,
+            served: s.served,
         });
     }
 }

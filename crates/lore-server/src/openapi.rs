@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    admin, cache, classify, collections, documents, health, memory, openai, query,
+    admin, cache, classify, collections, documents, experiments, health, memory, openai, query,
 };
 
 /// The API description.
@@ -20,7 +20,8 @@ use crate::routes::{
         collections::create, collections::list, collections::get, collections::delete,
         documents::upload, documents::list, documents::get, documents::delete, documents::job,
         documents::jobs,
-        query::search, query::answer, classify::classify,
+        query::search, query::answer, classify::classify, classify::entries,
+        experiments::feedback,
         memory::ingest, memory::upload, memory::list, memory::delete, memory::query, memory::consolidate,
         memory::stats,
         cache::stats, cache::clear, cache::clear_collection, cache::clear_document,
@@ -28,6 +29,7 @@ use crate::routes::{
         openai::chat_completions, openai::models, openai::embeddings,
         admin::create_key, admin::list_keys, admin::revoke_key, admin::analytics,
         admin::config, admin::metrics, classify::get_routes, classify::put_routes,
+        experiments::list, experiments::report, experiments::drift,
         health::health, health::detailed,
     ),
     modifiers(&BearerKeys, &ErrorCodes),
@@ -180,6 +182,8 @@ mod tests {
                 "/v1/chat/completions",
                 "/v1/embeddings",
                 "/v1/memory/query",
+                // Writes a rating into the query log, nothing of a collection.
+                "/v1/answers/{id}/feedback",
             ];
             if d.method != axum::http::Method::GET && !reads_only.contains(&d.path) {
                 assert!(

@@ -82,6 +82,8 @@ pub(crate) struct Inner {
     pub(crate) log_masker: lore_rag::guard::Masker,
     /// Renders `/metrics` (`None` if another metrics recorder was installed first).
     pub(crate) metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// When `/metrics` last computed the drift gauges.
+    pub(crate) drift_checked: std::sync::Mutex<Option<Instant>>,
 }
 
 impl AppState {
@@ -143,6 +145,7 @@ impl AppState {
             query_log,
             log_masker,
             metrics,
+            drift_checked: std::sync::Mutex::new(None),
         });
         inner.jobs.resume();
         Ok(AppState(inner))

@@ -24,7 +24,7 @@ use lore_cache::CacheConfig;
 use lore_index::StoreOptions;
 use lore_ingest::{ChunkerConfig, Limits};
 use lore_rag::{EmbeddingSettings, EngineConfig, GuardConfig, LlmConfig, MemoryConfig};
-use lore_route::{RouteSpec, RoutingConfig};
+use lore_route::{ExperimentSpec, RouteSpec, RoutingConfig};
 use serde::{Deserialize, Serialize};
 
 pub use layers::{Origin, Override, Resolved};
@@ -76,6 +76,8 @@ pub struct Settings {
     pub routing: RoutingConfig,
     /// `[[routes]]`: where each kind of question goes.
     pub routes: Vec<RouteSpec>,
+    /// `[[experiments]]`: A/B/n tests of prompt versions and model tiers.
+    pub experiments: Vec<ExperimentSpec>,
 }
 
 /// A settings error: where the bad value came from and what was wrong with it.
@@ -153,6 +155,7 @@ impl Settings {
             routes: self.routes.clone(),
             routing: self.routing.clone(),
             routes_base: None,
+            experiments: self.experiments.clone(),
         }
     }
 

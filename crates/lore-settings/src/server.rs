@@ -172,6 +172,8 @@ pub struct AnalyticsConfig {
     /// How long rows are kept (older ones are deleted at start-up; `90d`).
     #[serde(alias = "retention_days", with = "lore_core::duration::days")]
     pub retention: Duration,
+    /// `[analytics.drift]`: the question mix of today against the week before.
+    pub drift: lore_index::DriftConfig,
 }
 
 impl Default for AnalyticsConfig {
@@ -179,6 +181,7 @@ impl Default for AnalyticsConfig {
         AnalyticsConfig {
             enabled: true,
             retention: Duration::from_secs(90 * 86_400),
+            drift: lore_index::DriftConfig::default(),
         }
     }
 }

@@ -78,6 +78,14 @@ pub enum Command {
     /// Usage from the query log: queries per collection and domain per day, answer latency
     /// percentiles, cache hit rates, unanswered rate, top queries.
     Analytics(AnalyticsArgs),
+    /// A/B/n experiments (`[[experiments]]`): list them, report one from the query log and
+    /// its feedback (per arm with 95% intervals, and the better arm if significant).
+    #[command(subcommand)]
+    Experiments(ExperimentsCommand),
+    /// Drift of the routed questions (route shares, out-of-scope rate, mean query
+    /// embedding) against a reference window; exits 3 when a threshold is crossed.
+    #[command(subcommand)]
+    Drift(DriftCommand),
     /// Meeting memory: ingest transcripts (QMSum JSON, meeting JSON, WebVTT, SRT, `Speaker:
     /// text`), query with activation and bridges, delete, list, consolidate, stats.
     #[command(subcommand)]
@@ -331,6 +339,36 @@ pub struct KeysCreateArgs {
 pub struct KeysRevokeArgs {
     /// The key's id (12 hex digits, as listed).
     pub id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExperimentsCommand {
+    /// The experiments of lore.toml.
+    List,
+    /// One experiment's report.
+    Report(ExperimentArg),
+}
+
+#[derive(Debug, Args)]
+pub struct ExperimentArg {
+    /// The experiment's id.
+    pub id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DriftCommand {
+    /// Today (or the last --days) against the days before (--reference-days).
+    Report(DriftArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Days of the recent window, today included [default: [analytics.drift] current_days].
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Days of the reference window before it [default: [analytics.drift] reference_days].
+    #[arg(long)]
+    pub reference_days: Option<u32>,
 }
 
 #[derive(Debug, Args)]

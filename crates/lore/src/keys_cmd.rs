@@ -137,6 +137,21 @@ pub fn analytics(g: &Ctx, a: &AnalyticsArgs) -> Result<ExitCode> {
         r.unanswered_rate * 100.0
     );
     println!("tokens: {} in · {} out", r.tokens_in, r.tokens_out);
+    println!(
+        "cost: ${:.4} · on the largest tier ${:.4} · saved by routing ${:.4}",
+        r.cost_usd, r.cost_largest_usd, r.saved_usd
+    );
+    for c in &r.cost_by {
+        println!(
+            "  route {:<16} tier {:<10} model {:<28} {:>6} answers  ${:.4} (${:.6}/answer)",
+            c.route.as_deref().unwrap_or("-"),
+            c.tier.as_deref().unwrap_or("-"),
+            c.model.as_deref().unwrap_or("-"),
+            c.answers,
+            c.cost_usd,
+            c.cost_per_answer_usd
+        );
+    }
     println!("top queries:");
     for q in &r.top_queries {
         println!("  {:>5}  {}", q.count, q.query);

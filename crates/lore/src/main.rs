@@ -8,6 +8,7 @@ mod cache_cmd;
 mod cli;
 mod commands;
 mod context;
+mod experiments_cmd;
 mod jobs_cmd;
 mod keys_cmd;
 mod logging;
@@ -75,6 +76,8 @@ fn run(cli: Cli, g: &Ctx) -> Result<ExitCode> {
         Command::Cache(c) => cache_cmd::run(c, g.json),
         Command::Keys(c) => keys_cmd::run(g, c),
         Command::Analytics(a) => keys_cmd::analytics(g, &a),
+        Command::Experiments(c) => experiments_cmd::experiments(g, c),
+        Command::Drift(c) => experiments_cmd::drift(g, c),
         Command::Openapi => {
             println!("{}", lore_server::openapi::spec_pretty());
             Ok(ExitCode::SUCCESS)

@@ -526,7 +526,7 @@ fn a_tier_spreads_answers_over_two_servers_and_survives_one_dying() {
         data(),
         dir.path(),
         &format!(
-            "[cache]\nenabled = false\n[llm]\nextractive_fallback = false\n[llm.openai]\nconnect_timeout_ms = 1000\nread_timeout_ms = 30000\n[llm.tiers.small]\ncooldown = 60000\nprobe_interval = 200\nendpoints = [{{base_url = '{url_a}', model = 'smollm2'}}, {{base_url = '{url_b}', model = 'smollm2'}}]\n"
+            "[cache]\nenabled = false\n[llm]\nextractive_fallback = false\n[llm.openai]\nconnect_timeout_ms = 1000\nread_timeout_ms = 30000\n[llm.tiers.small]\ncooldown = 60000\nprobe_interval = 200\nprice_in = 0.1\nprice_out = 0.2\nendpoints = [{{base_url = '{url_a}', model = 'smollm2'}}, {{base_url = '{url_b}', model = 'smollm2'}}]\n[llm.tiers.large]\nprice_in = 3.0\nprice_out = 15.0\nendpoints = [{{base_url = '{url_b}', model = 'smollm2'}}]\n"
         ),
     );
     let server = common::Server::start(&data, &[]);
@@ -538,6 +538,7 @@ fn a_tier_spreads_answers_over_two_servers_and_survives_one_dying() {
         );
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["generator"], "openai", "{v}");
+        assert_eq!(v["tier"], "small", "{v}");
         v
     };
     // Both endpoints serve while both are up.
@@ -591,4 +592,33 @@ fn a_tier_spreads_answers_over_two_servers_and_survives_one_dying() {
             "the restarted endpoint was never taken back"
         );
     }
+
+    // Every answer was costed at the small tier's price, and what the large tier would
+    // have cost is reported as saved.
+    let (s, a) = common::http::json_of(
+        server
+            .client()
+            .get(server.at("/v1/admin/analytics"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, 200, "{a}");
+    let (cost, largest) = (
+        a["cost_usd"].as_f64().unwrap(),
+        a["cost_largest_usd"].as_f64().unwrap(),
+    );
+    assert!(cost > 0.0 && largest > 20.0 * cost, "{a}");
+    assert!(
+        (a["saved_usd"].as_f64().unwrap() - (largest - cost)).abs() < 1e-12,
+        "{a}"
+    );
+    let small = a["cost_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["tier"] == "small")
+        .unwrap_or_else(|| panic!("{a}"));
+    assert_eq!(small["model"], "smollm2", "{a}");
+    // 6 while both are up, at least 1 until the ejection, 2 after it, at least 1 back.
+    assert!(small["answers"].as_u64().unwrap() >= 10, "{a}");
 }

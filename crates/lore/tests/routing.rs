@@ -147,6 +147,52 @@ fn routes_send_questions_to_their_collection_refuse_the_rest_and_change_without_
     );
     assert_eq!(s, 201, "{created}");
     let scoped = client_with_key(created["key"].as_str().unwrap());
+    // Route entry points (the web UI's tabs): each key sees the routes it can answer
+    // through, and `route_name` takes one without classifying.
+    let names = |c: &reqwest::blocking::Client| -> Vec<String> {
+        let (s, v) = json_of(c.get(server.at("/v1/routes")).send().unwrap());
+        assert_eq!(s, 200, "{v}");
+        v["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&admin), ["rust", "apache"]);
+    assert_eq!(names(&scoped), ["apache"]);
+    let (s, a) = post_json(
+        &admin,
+        &server.at("/v1/answer"),
+        json!({"query": "How can I set up two websites on one IP with virtual hosts?",
+               "route_name": "rust", "generator": "extractive"}),
+    );
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(
+        (
+            a["route"]["name"].as_str(),
+            a["route"]["confidence"].as_f64()
+        ),
+        (Some("rust"), Some(1.0)),
+        "{a}"
+    );
+    assert!(
+        a["context"][0]["source"]
+            .as_str()
+            .unwrap()
+            .contains("rust-book"),
+        "{a}"
+    );
+    let (s, a) = post_json(
+        &admin,
+        &server.at("/v1/answer"),
+        json!({"query": "anything", "route_name": "nope", "generator": "extractive"}),
+    );
+    assert_eq!(
+        (s, a["error"]["code"].as_str()),
+        (400, Some("invalid_request")),
+        "{a}"
+    );
     let (s, a) = answer(&scoped, &server, "How do I push an item onto a Vec?");
     assert_eq!(
         (s, a["error"]["code"].as_str()),

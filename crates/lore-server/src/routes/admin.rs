@@ -211,6 +211,23 @@ pub async fn metrics(
             .into_iter()
             .map(|c| (c.name, c.documents, c.chunks))
             .collect();
+        // Drift is computed at most once a minute: its queries read a week of the log.
+        let due = {
+            let mut last = inner
+                .drift_checked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let due = last.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(60));
+            if due {
+                *last = Some(std::time::Instant::now());
+            }
+            due
+        };
+        if due && inner.query_log.is_some() {
+            if let Err(e) = crate::routes::experiments::drift_now(inner) {
+                tracing::warn!(error = %e.message, "drift gauges not updated");
+            }
+        }
         crate::metrics::snapshot(
             &engine.caches().stats(),
             inner.limiter.redis_stats().as_ref(),

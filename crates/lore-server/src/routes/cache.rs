@@ -200,6 +200,8 @@ pub async fn warm(
         source: Default::default(),
         route: false,
         tier: None,
+        route_name: None,
+        user: None,
     };
     // Entries are keyed by the caller's access: warming fills them for keys with the
     // same access as this one.

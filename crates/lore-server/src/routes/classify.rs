@@ -119,6 +119,65 @@ pub async fn classify(
     Ok(Json(out))
 }
 
+/// A route as the caller may use it (`GET /v1/routes`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RouteEntry {
+    /// The route (send it as `route_name` to answer through it).
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// Prompt template.
+    pub prompt: Option<String>,
+}
+
+/// `GET /v1/routes` response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RouteEntries {
+    /// Route set version (0: none defined).
+    pub version: u64,
+    /// The routes that answer and whose collections the caller may read.
+    pub routes: Vec<RouteEntry>,
+}
+
+/// The routes a caller can answer through, as entry points (the web UI's route tabs): the
+/// ones that answer (no refusal) from collections all in the caller's scope.
+#[utoipa::path(get, path = "/v1/routes", tag = "query",
+    responses((status = 200, description = "Routes", body = RouteEntries)))]
+pub async fn entries(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
+) -> Result<Json<RouteEntries>, ApiError> {
+    // The engine lock may be held by a writer: never wait for it on an async thread.
+    let router = blocking(&state, |inner| Ok(inner.read().router())).await?;
+    let default = &state.0.config.default_collection;
+    let routes = router
+        .routes()
+        .iter()
+        .filter(|r| r.refusal.is_none())
+        .filter(|r| {
+            let mut cs = r.collections.iter();
+            if r.collections.is_empty() {
+                principal.access.allows_collection(default)
+            } else {
+                cs.all(|c| principal.access.allows_collection(c))
+            }
+        })
+        .map(|r| RouteEntry {
+            name: r.name.clone(),
+            description: r.description.clone(),
+            prompt: r.prompt.clone(),
+        })
+        .collect();
+    Ok(Json(RouteEntries {
+        version: if router.is_active() {
+            router.version()
+        } else {
+            0
+        },
+        routes,
+    }))
+}
+
 /// `GET /v1/admin/routes` response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RoutesView {

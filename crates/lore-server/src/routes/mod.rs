@@ -5,6 +5,7 @@ pub mod cache;
 pub mod classify;
 pub mod collections;
 pub mod documents;
+pub mod experiments;
 pub mod health;
 pub mod memory;
 pub mod openai;

@@ -92,8 +92,8 @@ pub enum Stop {
 
 /// `POST /v1/chat/completions` body. `max_tokens` (or `max_completion_tokens`),
 /// `temperature` and `stop` are honoured; `n`, `top_p`, `presence_penalty` and
-/// `frequency_penalty` only at their neutral values (1, 1, 0, 0); `user` is accepted and
-/// ignored. Any other field of OpenAI's API (tools, response_format, logprobs, seed, ...) is
+/// `frequency_penalty` only at their neutral values (1, 1, 0, 0); `user` picks the arm of
+/// an experiment. Any other field of OpenAI's API (tools, response_format, logprobs, seed, ...) is
 /// refused, never silently dropped (README lists them).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -137,7 +137,7 @@ pub struct ChatRequest {
     /// Frequency penalty: only 0.
     #[schema(minimum = 0, maximum = 0)]
     pub frequency_penalty: Option<f32>,
-    /// An end-user id (accepted, not used).
+    /// An end-user id: picks the arm of an experiment (default: the API key's id).
     pub user: Option<String>,
 }
 
@@ -364,10 +364,15 @@ pub async fn chat_completions(
         },
         route: req.model == AUTO_MODEL,
         tier: None,
+        route_name: None,
+        user: req.user.clone(),
     };
     let mut areq = answer_request(collection.clone(), &body, &principal)?;
     areq.retrieval_query = retrieval_query;
-    let (areq, refusal) = route_request(&state, areq).await?;
+    let (areq, mut refusal) = route_request(&state, areq, &body, &principal).await?;
+    if let Some(a) = refusal.as_mut() {
+        crate::routes::query::served_answer(&state, &principal, &body.query, &collection, a);
+    }
     // The collection as routed: a route cannot take a key past its scope.
     let collection = areq.collection.clone();
     if !from_memory {

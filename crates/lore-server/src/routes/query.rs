@@ -156,6 +156,8 @@ pub async fn search(
                 tokens_in: 0,
                 tokens_out: 0,
                 domain: out.hits.first().and_then(|h| h.hit.domain.clone()),
+                answer_id: None,
+                served: Default::default(),
             },
         );
         let info = RequestInfo {
@@ -234,6 +236,12 @@ pub struct AnswerBody {
     /// message); the answer's `route` says what was chosen.
     #[serde(default)]
     pub route: bool,
+    /// Take this route instead of classifying the question (implies `route: true`): a
+    /// route's own entry point, as the web UI's route tabs.
+    pub route_name: Option<String>,
+    /// A stable id of the end user (1-128 characters), for experiments: it picks the arm
+    /// (default: the API key's id). Never logged.
+    pub user: Option<String>,
 }
 
 /// Where an answer's passages come from.
@@ -266,26 +274,49 @@ pub(crate) fn answer_request(
     req.temperature = body.temperature;
     req.stop = body.stop.clone();
     req.memory = body.source == AnswerSource::Memory;
-    req.routed = body.route;
+    req.routed = body.route || body.route_name.is_some();
+    req.route_name = body.route_name.clone();
     req.tier = body.tier.clone();
     Ok(req)
 }
 
-/// Routes a request that asks for it ([`lore_rag::Engine::apply_route`]): the request as
-/// routed, and the refusal to send instead of an answer when its route refuses.
+/// Routes a request that asks for it ([`lore_rag::Engine::apply_route`]) and enrols it in
+/// an experiment ([`lore_rag::Engine::apply_experiment`], the unit being the body's
+/// `user` or else the key's id): the request as routed, and the refusal to send instead of
+/// an answer when its route refuses.
 pub(crate) async fn route_request(
     state: &AppState,
     mut req: AnswerRequest,
+    body: &AnswerBody,
+    principal: &Principal,
 ) -> Result<(AnswerRequest, Option<Answer>), ApiError> {
-    if !req.routed {
+    if let Some(u) = &body.user {
+        if u.is_empty() || u.chars().count() > 128 {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                "`user` must be 1-128 characters",
+            ));
+        }
+    }
+    let unit = body.user.clone().or_else(|| principal.key_id.clone());
+    let chosen = lore_rag::Chosen {
+        prompt: body.prompt.is_some(),
+        tier: body.tier.is_some(),
+    };
+    let no_experiments = state.0.security.experiments.is_empty();
+    if !req.routed && (no_experiments || unit.is_none()) {
         return Ok((req, None));
     }
     let start = std::time::Instant::now();
     blocking(state, move |inner| {
-        let applied = inner.read().apply_route(&mut req)?;
+        let engine = inner.read();
+        let applied = engine.apply_route(&mut req)?;
         let refusal = applied.and_then(|(info, message)| {
             message.map(|m| Answer::refused(m, info, start.elapsed().as_secs_f64() * 1e3))
         });
+        if refusal.is_none() {
+            engine.apply_experiment(&mut req, unit.as_deref(), chosen);
+        }
         Ok((req, refusal))
     })
     .await
@@ -362,9 +393,15 @@ pub async fn answer(
     let collections = collections_of(&state, body.collection.clone(), body.collections.clone())?;
     let mut req = answer_request(collections[0].clone(), &body, &principal)?;
     req.more_collections = collections[1..].to_vec();
-    let (req, refusal) = route_request(&state, req).await?;
-    if let Some(answer) = refusal {
-        served_answer(&state, &principal, &body.query, &req.collection, &answer);
+    let (req, refusal) = route_request(&state, req, &body, &principal).await?;
+    if let Some(mut answer) = refusal {
+        served_answer(
+            &state,
+            &principal,
+            &body.query,
+            &req.collection,
+            &mut answer,
+        );
         if body.stream {
             return Ok(sse(answer_events(refused_stream(answer))).into_response());
         }
@@ -408,15 +445,37 @@ pub(crate) fn answer_info(a: &Answer) -> RequestInfo {
     }
 }
 
-/// Metrics and the query-log row of an answer served (JSON or streamed, REST or chat).
-fn served_answer(
+/// Gives an answer served (JSON or streamed, REST or chat) its id, and records its
+/// metrics and query-log row.
+pub(crate) fn served_answer(
     state: &AppState,
     principal: &Principal,
     question: &str,
     collection: &str,
-    a: &Answer,
+    a: &mut Answer,
 ) {
-    crate::metrics::answer(a, state.0.security.prices.get(&a.model));
+    let id = format!("ans_{}", uuid::Uuid::new_v4().simple());
+    a.id = Some(id.clone());
+    let settings = &state.0.security;
+    let (cost_usd, cost_largest_usd) = crate::cost::answer_cost(settings, a);
+    crate::metrics::answer(a, settings.prices.get(&a.model), cost_usd, cost_largest_usd);
+    let route = a.route.as_ref();
+    let served = lore_index::ServedBy {
+        routed: route.is_some(),
+        route: route.and_then(|r| r.name.clone()),
+        out_of_scope: route.is_some_and(|r| r.name.is_none()),
+        tier: a.tier.clone(),
+        model: Some(a.model.clone()).filter(|m| !m.is_empty()),
+        endpoint: a.endpoint.clone(),
+        arm: a
+            .experiment
+            .as_ref()
+            .map(|x| (x.experiment.clone(), x.arm.clone())),
+        grounding: a.grounding.as_ref().map(|g| f64::from(g.score)),
+        cost_usd,
+        cost_largest_usd,
+        embedding: route.and_then(|r| r.embedding.clone()),
+    };
     state.log_query(
         principal,
         Served {
@@ -429,6 +488,8 @@ fn served_answer(
             tokens_in: a.usage.prompt_tokens as u64,
             tokens_out: a.usage.completion_tokens as u64,
             domain: a.context.first().and_then(|c| c.domain.clone()),
+            answer_id: Some(id),
+            served,
         },
     );
 }
@@ -446,7 +507,7 @@ pub(crate) async fn answer_json(
     let (cancel, _stop_when_gone) = lore_core::Cancel::on_drop();
     req.cancel = cancel;
     let question = req.question.clone();
-    let answer = match state.0.try_now(|e| e.answer_cached(&req, &mut |_| {}))? {
+    let mut answer = match state.0.try_now(|e| e.answer_cached(&req, &mut |_| {}))? {
         Some(answer) => answer,
         None => {
             let permit = state.0.generations.acquire().await?;
@@ -457,7 +518,7 @@ pub(crate) async fn answer_json(
             .await?
         }
     };
-    served_answer(state, principal, &question, &collection, &answer);
+    served_answer(state, principal, &question, &collection, &mut answer);
     Ok(answer)
 }
 
@@ -496,8 +557,8 @@ pub(crate) async fn answer_stream(
         .0
         .try_now(|e| e.answer_cached(&req, &mut |ev| events.push(streamed(ev))))
     {
-        Ok(Some(answer)) => {
-            served_answer(state, &principal, &req.question, &collection, &answer);
+        Ok(Some(mut answer)) => {
+            served_answer(state, &principal, &req.question, &collection, &mut answer);
             for m in events
                 .into_iter()
                 .chain(std::iter::once(Streamed::Done(Box::new(answer))))
@@ -523,8 +584,8 @@ pub(crate) async fn answer_stream(
             })
         });
         let last = match result {
-            Ok(a) => {
-                served_answer(&state, &principal, &req.question, &collection, &a);
+            Ok(mut a) => {
+                served_answer(&state, &principal, &req.question, &collection, &mut a);
                 tracing::info!(
                     target: "lore::access",
                     cached = a.cached.is_some(),
