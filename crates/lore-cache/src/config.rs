@@ -84,6 +84,8 @@ pub struct CacheConfig {
     pub answer: LayerConfig,
     /// Similar questions with the same context fingerprint → answer key.
     pub semantic: SemanticConfig,
+    /// Route set version + question → the LLM second stage's classification.
+    pub classification: LayerConfig,
     /// Shared second level.
     pub redis: RedisConfig,
 }
@@ -139,6 +141,8 @@ impl Default for CacheConfig {
             retrieval: LayerConfig::new(64 * MIB, HOUR),
             answer: LayerConfig::new(64 * MIB, 24 * HOUR),
             semantic: SemanticConfig::default(),
+            // A classification is ~200 bytes of JSON: ~40,000 questions.
+            classification: LayerConfig::new(8 * MIB, 24 * HOUR),
             redis: RedisConfig::default(),
         }
     }

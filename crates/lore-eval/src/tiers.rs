@@ -60,6 +60,8 @@ pub struct TiersReport {
     pub router: TierReport,
     /// Baseline: longer questions to the large tier first.
     pub by_length: TierReport,
+    /// The complexity score (`[routing] tier_by = "complexity"`; no training).
+    pub by_complexity: TierReport,
     /// Mean fitting time per fold, ms.
     pub fit_ms: f64,
 }
@@ -104,10 +106,15 @@ pub fn evaluate_tiers(
     let fit_ms = start.elapsed().as_secs_f64() * 1e3 / folds as f64;
     let labels: Vec<(bool, bool)> = rows.iter().map(|r| (r.small_ok, r.large_ok)).collect();
     let lengths: Vec<f32> = rows.iter().map(|r| r.text.chars().count() as f32).collect();
+    let complexities: Vec<f32> = rows
+        .iter()
+        .map(|r| lore_route::complexity(&r.text).score)
+        .collect();
     Ok(TiersReport {
         folds,
         router: tier_report(&scores, &labels),
         by_length: tier_report(&lengths, &labels),
+        by_complexity: tier_report(&complexities, &labels),
         fit_ms,
     })
 }

@@ -62,6 +62,9 @@ pub struct TierConfig {
     pub price_in: f64,
     /// Price per million completion tokens, USD.
     pub price_out: f64,
+    /// Another tier to answer with when every endpoint of this one fails (then the
+    /// extractive answerer, with `[llm] extractive_fallback`); each step is a notice.
+    pub fallback: Option<String>,
 }
 
 impl Default for TierConfig {
@@ -72,6 +75,7 @@ impl Default for TierConfig {
             probe_interval: Duration::from_secs(1),
             price_in: 0.0,
             price_out: 0.0,
+            fallback: None,
         }
     }
 }

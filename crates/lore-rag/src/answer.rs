@@ -74,6 +74,8 @@ pub struct AnswerRequest {
     /// The experiment arm the request was enrolled in ([`Engine::apply_experiment`]),
     /// copied into the answer.
     pub arm: Option<lore_route::ArmInfo>,
+    /// How `tier` was picked when the request named none ([`Engine::choose_tier`]).
+    pub tier_choice: Option<crate::TierChoice>,
 }
 
 /// Largest `max_tokens` an answer may ask for.
@@ -107,6 +109,7 @@ impl AnswerRequest {
             route_name: None,
             tier: None,
             arm: None,
+            tier_choice: None,
         }
     }
 }
@@ -254,6 +257,9 @@ pub struct Answer {
     /// The experiment arm that served it, if the request was enrolled in one.
     #[serde(default)]
     pub experiment: Option<lore_route::ArmInfo>,
+    /// How the tier was picked, when the request named none (`[routing] tier_by`).
+    #[serde(default)]
+    pub tier_choice: Option<crate::TierChoice>,
     /// The server's id of this answer, for `POST /v1/answers/{id}/feedback` (null outside
     /// a server).
     #[serde(default)]
@@ -289,6 +295,7 @@ impl Answer {
             endpoint: None,
             tier: None,
             experiment: None,
+            tier_choice: None,
             id: None,
         }
     }
@@ -527,6 +534,7 @@ impl Engine {
                 endpoint: None,
                 tier: None,
                 experiment: None,
+                tier_choice: None,
                 id: None,
             });
         }
@@ -541,12 +549,18 @@ impl Engine {
             cancel: req.cancel.clone(),
             json_schema: None,
         };
-        let generated = self.generate_stage(
-            generator.as_ref(),
-            kind,
-            &llm,
-            &request,
-            started,
+        let TierGeneration {
+            generation: generated,
+            tier: answered_tier,
+        } = self.generate_stage(
+            Stage {
+                generator: generator.as_ref(),
+                kind,
+                tier: req.tier.as_deref(),
+                llm: &llm,
+                request: &request,
+                started,
+            },
             &mut timings,
             &mut notices,
             on_event,
@@ -570,36 +584,43 @@ impl Engine {
             cache_key: None,
             route: None,
             endpoint: generated.endpoint.clone(),
-            tier: None,
+            tier: answered_tier.clone(),
             experiment: None,
+            tier_choice: None,
             id: None,
         };
         // A fallback's answer is not what the requested generator would write: not cached,
         // so the next request tries the generator again.
-        if let Some(keys) = keys.filter(|_| generated.generator == kind) {
+        let fell_back =
+            generated.generator != kind || answered_tier.as_deref() != req.tier.as_deref();
+        if let Some(keys) = keys.filter(|_| !fell_back) {
             self.store_answer(&keys, question, &mut answer);
         }
         Ok(answer)
     }
 
-    /// The generate stage: the requested generator, or the extractive one (with a notice)
-    /// when the LLM is unreachable and `[llm] extractive_fallback` is on; fills the
-    /// `generate`, `ttft` and `decode` timings.
+    /// The generate stage: the requested generator; when it is unreachable, the model
+    /// tier's `fallback` tier (a tier answer), then the extractive answerer with `[llm]
+    /// extractive_fallback`, each step a notice. Fills the `generate`, `ttft` and `decode`
+    /// timings.
     ///
     /// # Errors
     /// [`EngineError::Llm`] when generation fails without a fallback.
-    #[allow(clippy::too_many_arguments)]
     fn generate_stage(
         &self,
-        generator: &dyn Generator,
-        kind: GeneratorKind,
-        llm: &crate::LlmConfig,
-        request: &GenerateRequest,
-        started: Instant,
+        stage: Stage<'_>,
         timings: &mut AnswerTimings,
         notices: &mut Vec<String>,
         on_event: &mut dyn FnMut(AnswerEvent<'_>),
-    ) -> Result<Generation, EngineError> {
+    ) -> Result<TierGeneration, EngineError> {
+        let Stage {
+            generator,
+            kind,
+            tier,
+            llm,
+            request,
+            started,
+        } = stage;
         let gen_start = Instant::now();
         // Time to first token as the caller sees it, whichever generator produced it.
         let first_token: Cell<Option<Instant>> = Cell::new(None);
@@ -608,16 +629,38 @@ impl Engine {
                 first_token.set(Some(Instant::now()));
             }
         };
-        let generation = match generator.generate(request, &mut |piece| {
+        let mut answered_by = tier.map(str::to_owned);
+        let mut first = generator.generate(request, &mut |piece| {
             mark();
             on_event(AnswerEvent::Token(piece));
-        }) {
+        });
+        // A tier whose every endpoint failed hands over to its fallback tier.
+        let fallback_tier = tier
+            .and_then(|t| self.config.llm.tiers.get(t))
+            .and_then(|c| c.fallback.clone());
+        if let (Err(e), Some(next), Some(from)) = (&first, &fallback_tier, tier) {
+            if e.is_unavailable() {
+                let notice =
+                    format!("model tier `{from}` failed ({e}); answering with tier `{next}`");
+                tracing::warn!("{notice}");
+                on_event(AnswerEvent::Notice(&notice));
+                notices.push(notice);
+                let other = self.tier(next)?;
+                first = other.generate(request, &mut |piece| {
+                    mark();
+                    on_event(AnswerEvent::Token(piece));
+                });
+                answered_by = Some(next.clone());
+            }
+        }
+        let generation = match first {
             Ok(g) => g,
             Err(e)
                 if e.is_unavailable()
                     && llm.extractive_fallback
                     && kind != GeneratorKind::Extractive =>
             {
+                answered_by = None;
                 let notice = format!(
                     "the {kind} generator failed ({e}); answering extractively from the passages"
                 );
@@ -641,7 +684,10 @@ impl Engine {
             on_event(AnswerEvent::Notice(n));
             notices.push(n.clone());
         }
-        Ok(generation)
+        Ok(TierGeneration {
+            tier: answered_by.filter(|_| generation.generator == GeneratorKind::OpenAi),
+            generation,
+        })
     }
 
     /// The finish stage: `[n]` markers resolved against the passages given, then the
@@ -1024,6 +1070,24 @@ struct Found {
     notice: Option<String>,
 }
 
+/// What the generate stage is given.
+struct Stage<'a> {
+    generator: &'a dyn Generator,
+    kind: GeneratorKind,
+    /// The model tier `generator` is, if one.
+    tier: Option<&'a str>,
+    llm: &'a crate::LlmConfig,
+    request: &'a GenerateRequest,
+    started: Instant,
+}
+
+/// A generation and the model tier that wrote it (null: no tier, or the extractive
+/// fallback).
+struct TierGeneration {
+    generation: Generation,
+    tier: Option<String>,
+}
+
 /// Serves a cached answer as a generated one is served: the passages, notices, then the
 /// text in a few pieces. Citation scores are this retrieval's; usage is zero (nothing was
 /// generated); timings are this request's.
@@ -1061,12 +1125,12 @@ fn replay(
     a
 }
 
-/// What the request chose that the answer reports: its route (with the model, endpoint
-/// and arm that served it), tier and experiment arm. A cached answer gets this request's.
+/// What the request chose that the answer reports: its route (with the model, tier,
+/// endpoint and arm that served it) and experiment arm. A cached answer gets this
+/// request's route and arm, and keeps the tier that wrote it.
 fn stamp(req: &AnswerRequest, a: &mut Answer) {
-    // A tier's fallback to the extractive answerer is not the tier's answer.
-    a.tier = req.tier.clone().filter(|_| a.generator == "openai");
     a.experiment.clone_from(&req.arm);
+    a.tier_choice.clone_from(&req.tier_choice);
     a.route.clone_from(&req.route);
     if let Some(r) = a.route.as_mut() {
         r.model = Some(a.model.clone()).filter(|m| !m.is_empty());

@@ -49,6 +49,8 @@ pub struct CacheStats {
     pub answer: LayerStats,
     /// Answers reused for similar questions.
     pub semantic: SemanticStats,
+    /// The LLM second stage's route classifications.
+    pub classification: LayerStats,
     /// Exact + semantic answer hits over answer lookups.
     pub answer_hit_rate: f64,
     /// The shared Redis level, when configured.
@@ -87,6 +89,7 @@ pub struct EngineCaches {
     pub(crate) retrieval: Layer<Vec<Hit>>,
     pub(crate) answer: Layer<Answer>,
     pub(crate) semantic: SemanticIndex,
+    pub(crate) classification: Layer<lore_route::LlmClassification>,
     shared: Option<Arc<Shared>>,
 }
 
@@ -131,6 +134,7 @@ impl EngineCaches {
                 &mut config.embedding,
                 &mut config.retrieval,
                 &mut config.answer,
+                &mut config.classification,
             ] {
                 layer.enabled = false;
             }
@@ -149,6 +153,7 @@ impl EngineCaches {
             retrieval: Layer::new("retrieval", &config.retrieval, shared.clone()),
             answer: Layer::new("answer", &config.answer, shared.clone()),
             semantic: SemanticIndex::new(&config.semantic, shared.clone()),
+            classification: Layer::new("classification", &config.classification, shared.clone()),
             shared: shared.clone(),
         });
         if let Some(shared) = &shared {
@@ -203,6 +208,7 @@ impl EngineCaches {
                 self.retrieval.clear_local();
                 self.answer.clear_local();
                 self.semantic.lists().clear_local();
+                self.classification.clear_local();
             }
             Invalidation::Key { key } => {
                 if let Ok(k) = Key::parse(key) {
@@ -211,6 +217,7 @@ impl EngineCaches {
                         "retrieval" => self.retrieval.invalidate(&k, false),
                         "answer" => self.answer.invalidate(&k, false),
                         "semantic" => self.semantic.lists().invalidate(&k, false),
+                        "classification" => self.classification.invalidate(&k, false),
                         _ => {}
                     }
                 }
@@ -238,6 +245,7 @@ impl EngineCaches {
             retrieval: self.retrieval.stats(),
             answer,
             semantic,
+            classification: self.classification.stats(),
             answer_hit_rate,
             redis: self.shared.as_ref().map(|s| s.stats()),
         }

@@ -93,6 +93,10 @@ pub struct Engine {
     pub(crate) memory: crate::MemoryService,
     /// The route set in use and its stored versions.
     pub(crate) routes: crate::routing::RouteState,
+    /// Metadata values per collection, for self-query.
+    pub(crate) facet_cache: crate::self_query::FacetCache,
+    /// The learned tier router, with `[routing] tier_by = "learned"`.
+    pub(crate) tier_router: Option<std::sync::Arc<lore_route::TierRouter>>,
 }
 
 impl Engine {
@@ -131,6 +135,11 @@ impl Engine {
         let routes = Engine::open_routes(&config.data_dir, &config, &mut |t| {
             crate::routing::embed_normalized(&embedder, t)
         })?;
+        let tier_router = crate::tier_choice::open_tier_router(
+            &config.data_dir,
+            &config.routing,
+            &config.llm.tiers,
+        )?;
         let guard = crate::Guard::new(config.guard.clone())
             .map_err(|e| EngineError::Config(format!("[guard] {e}")))?;
         let engine = Engine {
@@ -147,6 +156,8 @@ impl Engine {
             guard,
             memory,
             routes,
+            tier_router,
+            facet_cache: Default::default(),
         };
         engine.check_experiments()?;
         Ok(engine)

@@ -25,6 +25,8 @@ pub mod memory_llm;
 pub mod prompt;
 pub mod routing;
 pub mod search;
+pub mod self_query;
+pub mod tier_choice;
 
 pub use answer::{Answer, AnswerEvent, AnswerRequest, AnswerTimings, Citation};
 pub use cache::{CacheHit, CacheStats, EngineCaches};
@@ -48,3 +50,4 @@ pub use search::{
     fuse_collections, CollectionHit, MultiSearchResponse, SearchRequest, SearchResponse, Timings,
     DEFAULT_CANDIDATES, DEFAULT_TOP_K,
 };
+pub use tier_choice::TierChoice;

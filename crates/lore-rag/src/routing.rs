@@ -34,8 +34,11 @@ pub struct RouteInfo {
     pub tier: Option<String>,
     /// Collections the route sent it to (empty: the request's own).
     pub collections: Vec<String>,
-    /// Filters the route added, `field=value`.
+    /// Filters the route added, `field=value` (its own, then those the question named).
     pub filters_added: Vec<String>,
+    /// The part of `filters_added` the question named (the route's `self_query`).
+    #[serde(default)]
+    pub filters_from_question: Vec<String>,
     /// The prompt template the route chose (when the request named none).
     pub prompt: Option<String>,
     /// The model that answered (null when refused).
@@ -47,6 +50,16 @@ pub struct RouteInfo {
     /// The experiment arm that served the answer, if any.
     #[serde(default)]
     pub arm: Option<String>,
+    /// What decided: `embedding` (the classifier), `llm` (the second stage) or `chosen`
+    /// (the request named the route).
+    #[serde(default)]
+    pub stage: String,
+    /// The second stage's classification (intent, entities, complexity, risk), when asked.
+    #[serde(default)]
+    pub llm: Option<lore_route::LlmClassification>,
+    /// Why the second stage was asked but the first stage decided (timeout, bad reply).
+    #[serde(default)]
+    pub second_stage_error: Option<String>,
     /// The query embedding it was classified on (for drift; never serialized).
     #[serde(skip)]
     #[schema(ignore)]
@@ -99,6 +112,7 @@ impl Engine {
             .unwrap_or_else(|| data_dir.to_path_buf());
         let from_settings = RouteSet::resolve(&config.routes, &config.routing, &base)?;
         check_tiers(&from_settings, &config.llm.tiers)?;
+        check_tier_fallbacks(&config.llm.tiers)?;
         let all = versions(&dir)?;
         let last_from_settings = all.iter().rev().find(|v| v.source == "settings");
         let unchanged = match last_from_settings {
@@ -242,6 +256,33 @@ impl Engine {
                 None => return Ok(None),
             },
         };
+        let mut d = d;
+        let mut stage = if req.route_name.is_some() {
+            "chosen"
+        } else {
+            "embedding"
+        };
+        let mut llm = None;
+        let mut second_stage_error = None;
+        let second = &router.config().second_stage;
+        if req.route_name.is_none()
+            && second.enabled
+            && (d.route.is_none() || d.confidence < second.below_confidence)
+        {
+            match self.second_stage(&router, &question) {
+                Ok(c) => {
+                    d.route = (c.intent != lore_route::second_stage::OUT_OF_SCOPE)
+                        .then(|| c.intent.clone());
+                    d.out_of_scope_reason = d.route.is_none().then(|| "llm".to_string());
+                    stage = "llm";
+                    llm = Some(c);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "route second stage failed; the first stage decides");
+                    second_stage_error = Some(e);
+                }
+            }
+        }
         let mut info = RouteInfo {
             name: d.route.clone(),
             confidence: d.confidence,
@@ -251,10 +292,14 @@ impl Engine {
             tier: None,
             collections: Vec::new(),
             filters_added: Vec::new(),
+            filters_from_question: Vec::new(),
             prompt: None,
             model: None,
             endpoint: None,
             arm: None,
+            stage: stage.into(),
+            llm,
+            second_stage_error,
             embedding: Some(embedding.into()),
         };
         let spec = d.route.as_deref().and_then(|n| router.route(n));
@@ -287,6 +332,9 @@ impl Engine {
                             info.filters_added.push(text);
                         }
                     }
+                    if !spec.self_query.is_empty() {
+                        self.self_query(spec, &question, req, &mut info)?;
+                    }
                     if req.prompt.is_none() {
                         req.prompt.clone_from(&spec.prompt);
                         info.prompt.clone_from(&spec.prompt);
@@ -298,6 +346,108 @@ impl Engine {
         info.refused = refusal.is_some();
         req.route = Some(info.clone());
         Ok(Some((info, refusal)))
+    }
+
+    /// Asks the LLM second stage to classify `question` (cached per route set version and
+    /// normalized question), within `[routing.second_stage] timeout`.
+    ///
+    /// # Errors
+    /// In words: no LLM to ask, the call failed or timed out, or its reply was not the JSON
+    /// asked for.
+    fn second_stage(
+        &self,
+        router: &Router,
+        question: &str,
+    ) -> Result<lore_route::LlmClassification, String> {
+        use lore_route::second_stage;
+        let config = &router.config().second_stage;
+        let layer = &self.caches.classification;
+        let key = layer
+            .key()
+            .num(router.version())
+            .text(&lore_cache::normalize_text(question))
+            .finish();
+        if let Some(c) = layer.get(&key) {
+            return Ok(c.as_ref().clone());
+        }
+        let generator = match &config.tier {
+            Some(t) => self.tier(t),
+            None => self.generator(self.config.llm.generator),
+        }
+        .map_err(|e| e.to_string())?;
+        if generator.kind() == lore_llm::GeneratorKind::Extractive {
+            return Err(
+                "the second stage needs an LLM: set [routing.second_stage] tier or [llm] generator"
+                    .into(),
+            );
+        }
+        let (system, user) =
+            second_stage::messages(router.routes(), config.examples_per_route, question);
+        let (cancel, _stop) = lore_core::Cancel::on_drop();
+        let request = lore_llm::GenerateRequest {
+            messages: vec![
+                lore_llm::ChatMessage::system(system),
+                lore_llm::ChatMessage::user(user),
+            ],
+            question: question.to_owned(),
+            passages: Vec::new(),
+            max_tokens: 256,
+            temperature: 0.0,
+            stop: Vec::new(),
+            cancel: cancel.clone(),
+            json_schema: Some(second_stage::schema(router.routes())),
+        };
+        // On its own thread, so the timeout holds whatever the generator waits on; past
+        // it the call is cancelled and its result dropped.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("lore-route-llm".into())
+            .spawn(move || {
+                let _ = tx.send(generator.generate(&request, &mut |_| {}));
+            })
+            .map_err(|e| format!("starting the second stage: {e}"))?;
+        let text = match rx.recv_timeout(config.timeout) {
+            Ok(Ok(g)) => g.text,
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => {
+                cancel.cancel();
+                return Err(format!("no reply within {} ms", config.timeout.as_millis()));
+            }
+        };
+        let c = second_stage::parse(&text, router.routes())?;
+        layer.insert(&key, c.clone(), Vec::new());
+        Ok(c)
+    }
+
+    /// Adds the filters the question names on the route's `self_query` fields, from the
+    /// values the request's (routed) collections hold.
+    fn self_query(
+        &self,
+        spec: &RouteSpec,
+        question: &str,
+        req: &mut AnswerRequest,
+        info: &mut RouteInfo,
+    ) -> Result<(), EngineError> {
+        let fields: Vec<lore_core::FilterField> = spec
+            .self_query
+            .iter()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let mut facets = Vec::new();
+        for c in std::iter::once(&req.collection).chain(&req.more_collections) {
+            // A collection that does not exist is the answer's 404, not routing's.
+            if let Ok(f) = self.facets(c) {
+                facets.extend(f.iter().cloned());
+            }
+        }
+        let taken: Vec<lore_core::FilterField> = req.filters.iter().map(|f| f.field).collect();
+        for f in crate::self_query::infer_filters(question, &fields, &facets, &taken) {
+            let text = format!("{}={}", f.field, f.value);
+            info.filters_added.push(text.clone());
+            info.filters_from_question.push(text);
+            req.filters.push(f);
+        }
+        Ok(())
     }
 
     fn classify_route_with(
@@ -317,6 +467,20 @@ impl Engine {
     pub(crate) fn embed_examples(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
         embed_normalized(self.embedder.as_ref(), texts)
     }
+}
+
+/// Every tier's `fallback` names another configured tier.
+pub(crate) fn check_tier_fallbacks(tiers: &lore_llm::Tiers) -> Result<(), RouteError> {
+    for (name, t) in tiers {
+        if let Some(f) = &t.fallback {
+            if f == name || !tiers.contains_key(f) {
+                return Err(RouteError::Invalid(format!(
+                    "[llm.tiers.{name}] fallback `{f}` must be another configured tier"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every tier a route pins must be configured (`[llm.tiers.<name>]`).

@@ -6,21 +6,25 @@
 #![warn(missing_docs)]
 
 pub mod classifier;
+pub mod complexity;
 pub mod experiment;
 pub mod gate;
 pub mod lexical;
 pub mod metrics;
 pub mod router;
 pub mod routes;
+pub mod second_stage;
 pub mod softmax;
 pub mod tier;
 
 pub use classifier::{cross_val_scored, ClassifierOptions, Example, IntentClassifier, Prediction};
+pub use complexity::{complexity, Complexity};
 pub use experiment::{check_experiments, ArmInfo, ArmSpec, ExperimentSpec};
 pub use gate::{Gate, GatePoint, GateRule, Scored};
 pub use metrics::{classification_report, ClassificationReport};
 pub use router::{EmbedFn, FitSummary, RouteCandidate, RouteDecision, Router, Validation};
-pub use routes::{OutOfScope, RouteSet, RouteSpec, RoutingConfig};
+pub use routes::{OutOfScope, RouteSet, RouteSpec, RoutingConfig, TierBy};
+pub use second_stage::{Entity, LlmClassification, SecondStageConfig};
 pub use softmax::FitOptions;
 pub use tier::{tier_report, TierExample, TierPoint, TierReport, TierRouter};
 

@@ -41,6 +41,10 @@ pub struct RouteSpec {
     pub tier: Option<String>,
     /// When set, questions of this route are not answered: this message is returned.
     pub refusal: Option<String>,
+    /// Metadata fields a question may filter on by naming a value (self-query): `domain`,
+    /// `department`, `doc_type`, `tag`. A value the route's collections hold, named in the
+    /// question, becomes a filter (the answer's `route.filters_added` lists it).
+    pub self_query: Vec<String>,
 }
 
 /// What happens to an out-of-scope question.
@@ -73,6 +77,32 @@ pub struct RoutingConfig {
     /// Out-of-scope recall (0..1) the gate is tuned for, at the best in-scope accuracy.
     /// 0.8 on CLINC150's validation split kept 95.5-96.0% in-scope accuracy.
     pub oos_recall: f32,
+    /// How an answer that names no tier (and whose route pins none) gets one: `none` (the
+    /// default generator), `complexity` (the question's complexity score) or `learned`
+    /// (the tier router `lore routes train-tier` stored in `<data dir>/routes/`).
+    pub tier_by: TierBy,
+    /// The cheap tier (`[llm.tiers.<name>]`) for `tier_by`.
+    pub small_tier: Option<String>,
+    /// The strong tier for `tier_by`.
+    pub large_tier: Option<String>,
+    /// Complexity score (0-1) at or above which `tier_by = "complexity"` picks the large
+    /// tier.
+    pub complexity_threshold: f32,
+    /// `[routing.second_stage]`: an LLM call when the first stage is unsure.
+    pub second_stage: crate::SecondStageConfig,
+}
+
+/// How a tier is picked for an answer that names none (`[routing] tier_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TierBy {
+    /// No tier: the default generator answers.
+    #[default]
+    None,
+    /// The complexity score ([`crate::complexity`]).
+    Complexity,
+    /// The learned tier router ([`crate::TierRouter`]) at its fitted threshold.
+    Learned,
 }
 
 impl Default for RoutingConfig {
@@ -85,6 +115,11 @@ impl Default for RoutingConfig {
             out_of_scope_file: None,
             validation_file: None,
             oos_recall: 0.8,
+            tier_by: TierBy::None,
+            small_tier: None,
+            large_tier: None,
+            complexity_threshold: 0.5,
+            second_stage: crate::SecondStageConfig::default(),
         }
     }
 }
@@ -165,6 +200,15 @@ impl RouteSet {
                 if !ok {
                     return Err(invalid(format!(
                         "route `{}`: filter field `{}` must be 1-64 of A-Z, a-z, 0-9, _ . -",
+                        r.name,
+                        field.chars().take(80).collect::<String>()
+                    )));
+                }
+            }
+            for field in &r.self_query {
+                if !["domain", "department", "doc_type", "tag"].contains(&field.as_str()) {
+                    return Err(invalid(format!(
+                        "route `{}`: self_query field `{}` must be domain, department, doc_type or tag",
                         r.name,
                         field.chars().take(80).collect::<String>()
                     )));

@@ -54,6 +54,15 @@ pub fn ask(g: &Ctx, a: AskArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    // `[routing] tier_by`: the tier by complexity or the learned router (none named here).
+    if let Some(c) = engine.choose_tier(&mut req)? {
+        if !json {
+            eprintln!(
+                "tier {} ({} score {:.2}, threshold {:.2})",
+                c.tier, c.by, c.score, c.threshold
+            );
+        }
+    }
     let answer = engine.answer(&req, &mut |event| {
         if json {
             return;

@@ -137,7 +137,11 @@ pub fn eval_tiers(g: &Ctx, a: EvalTiersArgs) -> Result<ExitCode> {
         r.router.large_accuracy * 100.0,
         r.fit_ms
     );
-    for (name, t) in [("learned router", &r.router), ("by length", &r.by_length)] {
+    for (name, t) in [
+        ("learned router", &r.router),
+        ("by length", &r.by_length),
+        ("by complexity", &r.by_complexity),
+    ] {
         println!(
             "{name:>15}: APGR {:.3}, CPT(50%) {:.1}%, CPT(80%) {:.1}%, large calls at 95% quality {:.1}% (cost saved {:.1}%)",
             t.apgr,

@@ -489,3 +489,67 @@ fn eval_routes_and_tiers_score_real_labelled_questions() {
     );
     assert!(data.join("routes/tier-router.json").exists());
 }
+
+/// Self-query: a route allowing `domain` turns a domain the question names into a filter
+/// (only values its collection holds), and says so in the answer.
+#[test]
+fn a_route_turns_a_named_domain_into_a_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = copy_subset(&dir.path().join("docs"));
+    let data = dir.path().join("data");
+    for (domain, prefix) in [("rust", "rust-book"), ("apache", "httpd")] {
+        let picked: Vec<_> = files
+            .iter()
+            .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with(prefix))
+            .collect();
+        let out = run(lore(&data)
+            .args(["ingest", "--collection", "kb", "--domain", domain])
+            .args(picked));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::write(
+        data.join("lore.toml"),
+        r#"
+[[routes]]
+name = "tech"
+collections = ["kb"]
+self_query = ["domain", "doc_type"]
+examples = ["how do I configure a virtual host", "what is ownership", "how do I bind to a port",
+            "how does borrowing work", "where is httpd.conf", "how do I iterate over a vector"]
+[[routes]]
+name = "chat"
+refusal = "Small talk is not my job."
+examples = ["hello there", "how are you today", "tell me a joke", "good morning", "thanks a lot",
+            "what's up"]
+"#,
+    )
+    .unwrap();
+    let ask = |q: &str| -> Value {
+        common::json(lore(&data).args(["--json", "ask", "--route", "--generator", "extractive", q]))
+    };
+    let a = ask("In Apache, how do I set up name-based virtual hosts?");
+    assert_eq!(a["route"]["name"], "tech", "{a}");
+    assert_eq!(a["route"]["filters_added"], json!(["domain=apache"]), "{a}");
+    assert_eq!(
+        a["route"]["filters_from_question"],
+        json!(["domain=apache"]),
+        "{a}"
+    );
+    let sources: Vec<&str> = a["context"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["source"].as_str().unwrap())
+        .collect();
+    assert!(
+        !sources.is_empty() && sources.iter().all(|s| s.contains("httpd")),
+        "{sources:?}"
+    );
+    // Naming no value (or one the collection lacks) adds nothing.
+    let a = ask("How do I set up name-based virtual hosts in nginx?");
+    assert_eq!(a["route"]["filters_added"], json!([]), "{a}");
+}

@@ -143,6 +143,44 @@ impl Catalog {
         Ok((docs as u64, chunks as u64))
     }
 
+    /// The distinct metadata values of a collection's documents, per field (`domain`,
+    /// `department`, `doc_type`, `tag`), each list sorted: what a question may name to
+    /// filter on (self-query).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn facet_values(
+        &self,
+        collection_id: i64,
+    ) -> Result<Vec<(lore_core::FilterField, Vec<String>)>> {
+        use lore_core::FilterField;
+        let conn = self.conn();
+        let mut out = Vec::new();
+        for (field, column) in [
+            (FilterField::Domain, "domain"),
+            (FilterField::Department, "department"),
+            (FilterField::DocType, "doc_type"),
+        ] {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT DISTINCT {column} FROM documents
+                 WHERE collection_id = ?1 AND {column} IS NOT NULL ORDER BY 1"
+            ))?;
+            let values = stmt
+                .query_map([collection_id], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            out.push((field, values));
+        }
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT t.tag FROM document_tags t JOIN documents d ON d.id = t.document_id
+             WHERE d.collection_id = ?1 ORDER BY 1",
+        )?;
+        let tags = stmt
+            .query_map([collection_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        out.push((FilterField::Tag, tags));
+        Ok(out)
+    }
+
     /// Metadata applied to documents added without their own (per field; tags are merged).
     ///
     /// # Errors

@@ -47,6 +47,8 @@ pub struct RouteTarget {
     pub collections: Vec<String>,
     /// Filters it adds, `field=value`.
     pub filters: Vec<String>,
+    /// Fields a question may filter on by naming a value (self-query).
+    pub self_query: Vec<String>,
     /// Prompt template.
     pub prompt: Option<String>,
     /// Model tier.
@@ -63,6 +65,7 @@ impl From<&RouteSpec> for RouteTarget {
             examples: r.examples.len(),
             collections: r.collections.clone(),
             filters: r.filters.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            self_query: r.self_query.clone(),
             prompt: r.prompt.clone(),
             tier: r.tier.clone(),
             refusal: r.refusal.clone(),

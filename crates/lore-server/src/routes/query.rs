@@ -304,7 +304,8 @@ pub(crate) async fn route_request(
         tier: body.tier.is_some(),
     };
     let no_experiments = state.0.security.experiments.is_empty();
-    if !req.routed && (no_experiments || unit.is_none()) {
+    let no_tier_choice = state.0.security.routing.tier_by == lore_route::TierBy::None;
+    if !req.routed && (no_experiments || unit.is_none()) && no_tier_choice {
         return Ok((req, None));
     }
     let start = std::time::Instant::now();
@@ -316,6 +317,7 @@ pub(crate) async fn route_request(
         });
         if refusal.is_none() {
             engine.apply_experiment(&mut req, unit.as_deref(), chosen);
+            engine.choose_tier(&mut req)?;
         }
         Ok((req, refusal))
     })
