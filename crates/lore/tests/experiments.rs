@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::http::{client_with_key, json_of, post_json};
+use common::http::{assert_error, client_with_key, json_of, post_json};
 use common::{copy_data_dir, ingested_subset, lore, run, Server};
 use serde_json::{json, Value};
 
@@ -99,17 +99,9 @@ fn a_two_arm_experiment_with_feedback_names_the_better_arm() {
     let reader = client_with_key(created["key"].as_str().unwrap());
     let mine = answer(&admin, &server, QUESTIONS[1], "someone");
     let (s, v) = feedback(&reader, &server, mine["id"].as_str().unwrap(), true);
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (404, Some("answer_not_found")),
-        "{v}"
-    );
+    assert_error(s, &v, 404, "answer_not_found");
     let (s, v) = feedback(&reader, &server, "ans_nope", true);
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (404, Some("answer_not_found")),
-        "{v}"
-    );
+    assert_error(s, &v, 404, "answer_not_found");
     let (s, v) = post_json(
         &admin,
         &server.at(&format!(
@@ -118,11 +110,7 @@ fn a_two_arm_experiment_with_feedback_names_the_better_arm() {
         )),
         json!({"rating": "meh"}),
     );
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (422, Some("invalid_body")),
-        "{v}"
-    );
+    assert_error(s, &v, 422, "invalid_body");
     // The reader rates its own answer.
     let own = answer(&reader, &server, QUESTIONS[2], "reader-user");
     let (s, v) = feedback(&reader, &server, own["id"].as_str().unwrap(), true);
@@ -169,11 +157,7 @@ fn a_two_arm_experiment_with_feedback_names_the_better_arm() {
             .send()
             .unwrap(),
     );
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (404, Some("experiment_not_found")),
-        "{v}"
-    );
+    assert_error(s, &v, 404, "experiment_not_found");
     let (s, v) = json_of(
         admin
             .get(server.at("/v1/admin/experiments"))

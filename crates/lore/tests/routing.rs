@@ -43,6 +43,16 @@ examples = [
 ]
 "#;
 
+/// The sources of an answer's context passages.
+fn sources_of(a: &Value) -> Vec<&str> {
+    a["context"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["source"].as_str().unwrap())
+        .collect()
+}
+
 fn route(server: &Server, q: &str) -> Value {
     let (s, v) = post_json(
         &server.client(),
@@ -118,12 +128,7 @@ fn routes_send_questions_to_their_collection_refuse_the_rest_and_change_without_
     assert_eq!(s, 200, "{a}");
     assert_eq!(a["route"]["name"], "rust", "{a}");
     assert_eq!(a["route"]["version"], 1, "{a}");
-    let sources: Vec<&str> = a["context"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["source"].as_str().unwrap())
-        .collect();
+    let sources = sources_of(&a);
     assert!(
         !sources.is_empty() && sources.iter().all(|s| s.contains("rust-book")),
         "{sources:?}"
@@ -539,12 +544,7 @@ examples = ["hello there", "how are you today", "tell me a joke", "good morning"
         json!(["domain=apache"]),
         "{a}"
     );
-    let sources: Vec<&str> = a["context"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["source"].as_str().unwrap())
-        .collect();
+    let sources = sources_of(&a);
     assert!(
         !sources.is_empty() && sources.iter().all(|s| s.contains("httpd")),
         "{sources:?}"
