@@ -30,7 +30,8 @@ pub struct RouteInfo {
     pub out_of_scope: Option<String>,
     /// It was refused (out of scope with `refuse`, or a route with a refusal).
     pub refused: bool,
-    /// The model tier the route asks for.
+    /// The model tier: the one the route pins when refused, else the one that answered
+    /// (the route's, or the request's, an arm's, the tier choice's or a fallback).
     pub tier: Option<String>,
     /// Collections the route sent it to (empty: the request's own).
     pub collections: Vec<String>,
@@ -437,7 +438,19 @@ impl Engine {
         for c in std::iter::once(&req.collection).chain(&req.more_collections) {
             // A collection that does not exist is the answer's 404, not routing's.
             if let Ok(f) = self.facets(c) {
-                facets.extend(f.iter().cloned());
+                // Only domains the caller may read: a value outside its scope is neither
+                // matched nor named back in `filters_from_question`.
+                facets.extend(f.iter().map(|(field, values)| {
+                    let kept = values
+                        .iter()
+                        .filter(|v| {
+                            *field != lore_core::FilterField::Domain
+                                || req.access.allows_domain(Some(v.as_str()))
+                        })
+                        .cloned()
+                        .collect();
+                    (*field, kept)
+                }));
             }
         }
         let taken: Vec<lore_core::FilterField> = req.filters.iter().map(|f| f.field).collect();

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::http::{client_with_key, json_of, post_json};
+use common::http::{assert_error, client_with_key, json_of, post_json};
 use common::{copy_subset, lore, run, Server};
 use serde_json::{json, Value};
 
@@ -229,11 +229,7 @@ fn routes_send_questions_to_their_collection_refuse_the_rest_and_change_without_
             .send()
             .unwrap(),
     );
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (403, Some("unscoped_admin_required")),
-        "{v}"
-    );
+    assert_error(s, &v, 403, "unscoped_admin_required");
     let (s, v) = json_of(
         scoped_admin
             .put(server.at("/v1/admin/routes"))
@@ -241,11 +237,7 @@ fn routes_send_questions_to_their_collection_refuse_the_rest_and_change_without_
             .send()
             .unwrap(),
     );
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (403, Some("unscoped_admin_required")),
-        "{v}"
-    );
+    assert_error(s, &v, 403, "unscoped_admin_required");
     let (s, a) = answer(
         &scoped,
         &server,
@@ -305,37 +297,21 @@ fn routes_send_questions_to_their_collection_refuse_the_rest_and_change_without_
     let (s, v) = put(
         json!({"routes": [{"name": "a", "examples": ["x"]}, {"name": "a", "examples": ["y"]}]}),
     );
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (400, Some("invalid_routes")),
-        "{v}"
-    );
+    assert_error(s, &v, 400, "invalid_routes");
     let (s, v) = put(
         json!({"routes": [{"name": "a", "examples_file": "/etc/passwd"}, {"name": "b", "examples": ["y"]}]}),
     );
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (400, Some("invalid_routes")),
-        "{v}"
-    );
+    assert_error(s, &v, 400, "invalid_routes");
     // Hostile sets: too many routes, an over-long example, 100,000 levels of nesting.
     let many: Vec<Value> = (0..1001)
         .map(|i| json!({"name": format!("r{i}"), "examples": ["x"]}))
         .collect();
     let (s, v) = put(json!({ "routes": many }));
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (400, Some("invalid_routes")),
-        "{v}"
-    );
+    assert_error(s, &v, 400, "invalid_routes");
     let (s, v) = put(
         json!({"routes": [{"name": "a", "examples": ["x".repeat(2001)]}, {"name": "b", "examples": ["y"]}]}),
     );
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (400, Some("invalid_routes")),
-        "{v}"
-    );
+    assert_error(s, &v, 400, "invalid_routes");
     let nested = format!(
         "{{\"routes\": {}{}}}",
         "[".repeat(100_000),
